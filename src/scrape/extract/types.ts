@@ -1,0 +1,43 @@
+import type { ProductIdentity } from '../../catalogue/target.js';
+
+/**
+ * How a scrape of one page ended.
+ * - `ok`: a price was found and the product can be bought.
+ * - `out_of_stock`: a price was found (the advertised one) but the product cannot be bought now.
+ * - `blocked`: a challenge page, a 403 or a bot wall.
+ * - `not_found`: a 404 or a "product not found" page.
+ * - `wrong_product`: the page is for another product or weight than the catalogue entry.
+ * - `no_price`: the page is the product but no price could be read.
+ */
+export type ExtractOutcome = 'ok' | 'out_of_stock' | 'blocked' | 'not_found' | 'wrong_product' | 'no_price';
+
+/** Per-vendor extraction hints. They live in data (config/vendors.json), never in code branches by vendor. */
+export interface VendorRules {
+  /** Pre-order counts as purchasable at this vendor. Default false. */
+  preorderInStock?: boolean;
+}
+
+export interface ExtractInput {
+  /** The page: raw HTML (HTTP tier) or the rendered DOM serialised (browser tier). */
+  html: string;
+  /** HTTP status of the response, when known. */
+  status?: number;
+  /** Final URL of the page, when known. */
+  url?: string;
+  /** Vendor id, for messages and rules. */
+  vendor: string;
+  product: ProductIdentity;
+  rules?: VendorRules;
+}
+
+export interface ExtractResult {
+  /** The 1-unit price in USD, or null. Present for `out_of_stock` when the page advertises one. */
+  price: number | null;
+  /** Whether the product can be bought now; null when it could not be told. */
+  inStock: boolean | null;
+  outcome: ExtractOutcome;
+  /** The rule that found the price (e.g. `jsonld-offer`, `pricing-table`), or null. */
+  matchedBy: string | null;
+  /** One line a person can read: why this outcome. */
+  reason: string;
+}
