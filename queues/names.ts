@@ -1,0 +1,22 @@
+import type { Target } from '../src/catalogue/target.js';
+
+/** One scrape queue per vendor, so that the queue limiter is the per-vendor politeness. */
+export function scrapeQueueName(vendor: string): string {
+  return `scrape.${vendor}`;
+}
+
+/** Scheduler id, readable in Bull Board and redis-cli: `api1:ase:apmex`. */
+export function scrapeSchedulerId(pollerId: string, target: Pick<Target, 'coin' | 'vendor'>): string {
+  return `${pollerId}:${target.coin}:${target.vendor}`;
+}
+
+export const EXPORT_QUEUE = 'export';
+export const MERGE_QUEUE = 'merge';
+
+/** Keys this program keeps beside BullMQ's, under the same prefix. */
+export const appKeys = {
+  /** Set of the scrape queues that hold this poller's schedulers (so removed vendors are cleaned up too). */
+  scrapeQueues: (prefix: string, pollerId: string) => `${prefix}:staktrakr:${pollerId}:scrape-queues`,
+  /** Lock held while one scheduler process reconciles. */
+  reconcileLock: (prefix: string, pollerId: string) => `${prefix}:staktrakr:${pollerId}:reconcile-lock`,
+};

@@ -1,0 +1,132 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { loadCatalogue, parseCatalogue } from '../catalogue/load.js';
+import { loadConfig, type Config } from '../config/env.js';
+import { vendorDirectory } from '../config/vendors.js';
+import { startFleet, rewriteCatalogueForFleet } from '../fleet/index.js';
+import { createLogger } from '../log.js';
+import { ensureRedis } from '../redis/redis-server.js';
+import { startPoller, type Poller } from '../roles/poller.js';
+import { PriceStore } from '../store/price-store.js';
+import { createRedisConnection } from '../../queues/connection.js';
+import { enqueueScrapesNow, waitForJobs } from '../../queues/scrape-now.js';
+import { progressReporter } from './progress.js';
+import { untilSignal } from './signals.js';
+
+export interface DemoArgs {
+  once: boolean;
+  workdir: string;
+  pollers: number;
+  intervalMinutes: number;
+  latencyMs: [number, number];
+  catalogue: string;
+}
+
+/** The local fleet is ours: the demo may be less polite to it than to real dealers. */
+const DEMO_VENDOR_SETTINGS = { defaults: { concurrency: 2, rateLimit: { max: 10, durationMs: 1000 }, timeoutMs: 10_000 }, vendors: { jmbullion: { preorderInStock: true }, monumentmetals: { preorderInStock: true } } };
+
+/**
+ * `poller demo`: the local vendor fleet, the real catalogue pointed at it, and N pollers (api1..apiN, staggered)
+ * writing to one database. `--once` scrapes every target once per poller and exits when all jobs settled.
+ */
+export async function demoCommand(args: DemoArgs): Promise<number> {
+  const workdir = resolve(args.workdir);
+  await mkdir(workdir, { recursive: true });
+  const logger = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', name: 'demo' });
+  const say = (line: string) => process.stdout.write(line + '\n');
+
+  const real = await loadCatalogue(args.catalogue);
+  const fleet = await startFleet({ catalogue: real.file, latencyMs: args.latencyMs });
+  const cataloguePath = join(workdir, 'providers.json');
+  const rewritten = rewriteCatalogueForFleet(real.file, fleet.url);
+  await writeFile(cataloguePath, JSON.stringify(rewritten, null, 2));
+  const catalogue = parseCatalogue(JSON.stringify(rewritten), cataloguePath);
+  say(`vendor fleet on ${fleet.url}: ${catalogue.targets.length} targets of ${new Set(catalogue.targets.map((t) => t.vendor)).size} vendors (catalogue: ${cataloguePath})`);
+
+  const redis = await ensureRedis({ url: process.env.REDIS_URL, dataDir: workdir });
+  say(redis.note);
+  const runId = args.once ? `-${randomBytes(3).toString('hex')}` : '';
+  const prefix = `demo${runId}`;
+  const store = new PriceStore({ url: `file:${join(workdir, 'prices.db')}` });
+  await store.migrate();
+  const vendors = vendorDirectory(DEMO_VENDOR_SETTINGS, 2);
+  const pollerIds = Array.from({ length: args.pollers }, (_, i) => `api${i + 1}`);
+  const intervalMs = args.intervalMinutes * 60_000;
+  const pollers: Poller[] = [];
+  const control = createRedisConnection(redis.url, { blocking: false, connectionName: 'demo' });
+  try {
+    for (const [i, pollerId] of pollerIds.entries()) {
+      const base = loadConfig({ ...process.env, POLLER_ID: pollerId, CATALOGUE_PATH: cataloguePath, REDIS_URL: redis.url, CATALOGUE_WATCH_MS: '0' });
+      const config: Config = {
+        ...base,
+        redisPrefix: `${prefix}:${pollerId}`,
+        databaseUrl: `file:${join(workdir, 'prices.db')}`,
+        recoveryLogDir: join(workdir, 'recovery', pollerId),
+        intervalMs,
+        staggerMs: Math.floor((i * intervalMs) / pollerIds.length),
+        scrapeBackoffMs: 1000,
+      };
+      pollers.push(await startPoller({ config, logger, roles: args.once ? ['worker'] : ['scheduler', 'worker'], redisUrl: redis.url, store, catalogue, vendors }));
+    }
+    say(`${pollers.length} pollers (${pollerIds.join(', ')}) writing to ${store.description}; recovery logs in ${join(workdir, 'recovery')}`);
+
+    if (args.once) {
+      const batchId = Date.now().toString(36);
+      const all = new Map<string, string[]>();
+      const settled = { completed: 0, failed: 0 };
+      for (const p of pollers) {
+        const ids = await enqueueScrapesNow(catalogue.targets, { connection: control, prefix: p.config.redisPrefix, pollerId: p.config.pollerId, policy: { attempts: 2, backoffMs: 1000 }, batchId });
+        for (const [q, list] of ids) all.set(`${p.config.redisPrefix}|${q}`, list);
+      }
+      const total = [...all.values()].reduce((n, l) => n + l.length, 0);
+      const progress = progressReporter(`scraping ${total} targets`);
+      let done = 0;
+      for (const p of pollers) {
+        const mine = new Map([...all].filter(([k]) => k.startsWith(`${p.config.redisPrefix}|`)).map(([k, v]) => [k.split('|')[1], v]));
+        const r = await waitForJobs(mine, { connection: control, prefix: p.config.redisPrefix, timeoutMs: 10 * 60_000, onProgress: (s) => progress(done + s, total) });
+        done += r.completed + r.failed;
+        settled.completed += r.completed;
+        settled.failed += r.failed;
+      }
+      await printSummary(store, say);
+      say(`all ${total} jobs settled: ${settled.completed} completed, ${settled.failed} failed`);
+      return 0;
+    }
+
+    say(`scraping every ${args.intervalMinutes} min per target, spread per vendor, pollers staggered; Ctrl-C stops`);
+    const timer = setInterval(() => void printSummary(store, say).catch(() => undefined), 5000);
+    await untilSignal();
+    clearInterval(timer);
+    say('stopping...');
+    return 0;
+  } finally {
+    await Promise.all(pollers.map((p) => p.close().catch(() => undefined)));
+    if (args.once) await deleteKeys(control, `${prefix}:*`);
+    control.disconnect();
+    await store.close();
+    await fleet.close();
+    await redis.stop?.();
+  }
+}
+
+async function printSummary(store: PriceStore, say: (line: string) => void): Promise<void> {
+  const [counts, recent] = await Promise.all([store.counts(), store.recentRows(3)]);
+  const perPoller = Object.entries(counts.byPoller).map(([p, n]) => `${p} ${n}`).join(', ');
+  say(`[${new Date().toISOString().slice(11, 19)}] rows ${counts.rows} (${perPoller || 'none yet'}), failed ${counts.failed}`);
+  for (const r of recent) {
+    const price = r.price === null ? '-' : `$${Number(r.price).toFixed(2)}`;
+    say(`    ${r.poller_id} ${r.coin_slug}@${r.vendor} ${price} ${r.outcome}${r.in_stock === 0 ? ' (out of stock)' : ''}`);
+  }
+}
+
+/** Removes the keys this demo run created (its own prefix only). */
+async function deleteKeys(redis: ReturnType<typeof createRedisConnection>, pattern: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
+    cursor = next;
+    if (keys.length) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+

@@ -1,0 +1,29 @@
+import { CatalogueError } from '../catalogue/load.js';
+import { ConfigError } from '../config/env.js';
+import { VendorsFileError } from '../config/vendors.js';
+import { RedisUnavailableError } from '../redis/redis-server.js';
+import { scrubSecrets } from '../log.js';
+
+/** Errors a person fixes by changing configuration: print the message alone, no stack. */
+export function isUserError(err: unknown): boolean {
+  return err instanceof ConfigError || err instanceof CatalogueError || err instanceof VendorsFileError || err instanceof RedisUnavailableError || err instanceof UsageError;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+/** Prints an error for a person; secrets are scrubbed. Returns the exit status. */
+export function reportError(err: unknown, command: string): number {
+  const message = scrubSecrets(err instanceof Error ? err.message : String(err));
+  if (isUserError(err)) {
+    process.stderr.write(`poller ${command}: ${message}\n`);
+    return 2;
+  }
+  const stack = err instanceof Error && err.stack ? scrubSecrets(err.stack) : message;
+  process.stderr.write(`poller ${command}: unexpected failure: ${stack}\n`);
+  return 1;
+}

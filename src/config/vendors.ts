@@ -1,0 +1,104 @@
+import { readFile } from 'node:fs/promises';
+import { z } from 'zod';
+import type { VendorRules } from '../scrape/extract/types.js';
+
+/** Per-vendor politeness and fetch settings. Every field is optional; `defaults` fills the gaps. */
+const vendorSettingsSchema = z.strictObject({
+  /** Jobs of this vendor run at once in one worker process. Default: WORKER_CONCURRENCY. */
+  concurrency: z.number().int().min(1).max(256).optional(),
+  /** At most `max` requests per `durationMs` across all workers of this poller (BullMQ's queue limiter). */
+  rateLimit: z.strictObject({ max: z.number().int().min(1), durationMs: z.number().int().min(1) }).nullable().optional(),
+  /** Per-vendor HTTP(S) proxy, e.g. http://user:pass@host:port. Env PROXY_URL_<VENDOR> overrides it. */
+  proxyUrl: z.string().url().nullable().optional(),
+  userAgent: z.string().min(1).nullable().optional(),
+  timeoutMs: z.number().int().min(100).optional(),
+  maxBytes: z.number().int().min(1024).optional(),
+  /** Pre-order counts as purchasable at this vendor. */
+  preorderInStock: z.boolean().optional(),
+});
+
+const vendorsFileSchema = z.strictObject({
+  defaults: vendorSettingsSchema.default({}),
+  vendors: z.record(z.string(), vendorSettingsSchema).default({}),
+});
+
+export type VendorSettingsInput = z.infer<typeof vendorSettingsSchema>;
+
+export interface VendorSettings {
+  concurrency: number;
+  rateLimit: { max: number; durationMs: number } | null;
+  proxyUrl: string | null;
+  userAgent: string | null;
+  timeoutMs: number;
+  maxBytes: number;
+  rules: VendorRules;
+}
+
+export interface VendorDirectory {
+  /** Settings of one vendor; a vendor nobody configured gets the defaults. */
+  get(vendor: string): VendorSettings;
+}
+
+/** Documented built-in defaults: one request at a time, at most one every 2 s per vendor. */
+export const BUILTIN_VENDOR_DEFAULTS = {
+  rateLimit: { max: 1, durationMs: 2000 },
+  timeoutMs: 20_000,
+  maxBytes: 5 * 1024 * 1024,
+} as const;
+
+export class VendorsFileError extends Error {
+  constructor(file: string, problems: string[]) {
+    super(`vendor settings ${file} are refused:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'VendorsFileError';
+  }
+}
+
+/**
+ * Reads config/vendors.json (a missing file means "defaults for everyone").
+ * `defaultConcurrency` is WORKER_CONCURRENCY; `env` supplies PROXY_URL_<VENDOR> overrides.
+ */
+export async function loadVendorDirectory(
+  path: string,
+  defaultConcurrency: number,
+  env: Record<string, string | undefined> = process.env,
+): Promise<VendorDirectory> {
+  let raw: unknown = {};
+  try {
+    raw = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT') throw new VendorsFileError(path, [code ? `cannot be read (${code})` : `not valid JSON: ${(err as Error).message}`]);
+  }
+  const parsed = vendorsFileSchema.safeParse(raw);
+  if (!parsed.success) {
+    // Never echo values: a proxy URL may hold a password.
+    throw new VendorsFileError(path, parsed.error.issues.map((i) => `${i.path.map(String).join('.') || '(root)'}: ${i.message}`));
+  }
+  return vendorDirectory(parsed.data, defaultConcurrency, env);
+}
+
+export function vendorDirectory(
+  file: { defaults?: VendorSettingsInput; vendors?: Record<string, VendorSettingsInput> },
+  defaultConcurrency: number,
+  env: Record<string, string | undefined> = {},
+): VendorDirectory {
+  const defaults = file.defaults ?? {};
+  const vendors = file.vendors ?? {};
+  return {
+    get(vendor) {
+      const own = vendors[vendor] ?? {};
+      const pick = <K extends keyof VendorSettingsInput>(k: K) => (own[k] !== undefined ? own[k] : defaults[k]);
+      const envProxy = env[`PROXY_URL_${vendor.toUpperCase().replace(/[^A-Z0-9]/g, '_')}`];
+      const rateLimit = pick('rateLimit');
+      return {
+        concurrency: pick('concurrency') ?? defaultConcurrency,
+        rateLimit: rateLimit === undefined ? { ...BUILTIN_VENDOR_DEFAULTS.rateLimit } : rateLimit,
+        proxyUrl: envProxy || pick('proxyUrl') || null,
+        userAgent: pick('userAgent') ?? null,
+        timeoutMs: pick('timeoutMs') ?? BUILTIN_VENDOR_DEFAULTS.timeoutMs,
+        maxBytes: pick('maxBytes') ?? BUILTIN_VENDOR_DEFAULTS.maxBytes,
+        rules: { preorderInStock: pick('preorderInStock') ?? false },
+      };
+    },
+  };
+}

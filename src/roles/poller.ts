@@ -1,0 +1,120 @@
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import { loadCatalogue, type Catalogue } from '../catalogue/load.js';
+import { watchCatalogue } from '../catalogue/watch.js';
+import type { Config } from '../config/env.js';
+import { loadVendorDirectory, type VendorDirectory } from '../config/vendors.js';
+import { RecoveryLog } from '../recovery/recovery-log.js';
+import { RowSink } from '../recovery/row-sink.js';
+import { PriceStore } from '../store/price-store.js';
+import { checkMemoryPolicy, createRedisConnection } from '../../queues/connection.js';
+import { startApiRole, type ApiRole } from './api.js';
+import { startSchedulerRole, type SchedulerRole } from './scheduler.js';
+import { startWorkerRole, type WorkerRole, type WorkerRoleOptions } from './worker.js';
+
+export const ROLES = ['scheduler', 'worker', 'api'] as const;
+export type Role = (typeof ROLES)[number];
+
+export interface PollerOptions {
+  config: Config;
+  logger: Logger;
+  roles: Role[];
+  redisUrl: string;
+  /** Share one store between pollers of one process (the demo): one writer per process. */
+  store?: PriceStore;
+  /** Catalogue already loaded (else read from config.cataloguePath). */
+  catalogue?: Catalogue;
+  vendors?: VendorDirectory;
+  fetch?: WorkerRoleOptions['fetch'];
+}
+
+export interface Poller {
+  config: Config;
+  store: PriceStore;
+  sink: RowSink | null;
+  scheduler: SchedulerRole | null;
+  worker: WorkerRole | null;
+  api: ApiRole | null;
+  connection: Redis;
+  close(): Promise<void>;
+}
+
+/** Starts the chosen roles of one poller over shared pieces: Redis connection, store, recovery log, catalogue. */
+export async function startPoller(options: PollerOptions): Promise<Poller> {
+  const { config, logger, roles } = options;
+  const catalogue = options.catalogue ?? (await loadCatalogue(config.cataloguePath));
+  const vendors = options.vendors ?? (await loadVendorDirectory(config.vendorsPath, config.workerConcurrency));
+  const connection = createRedisConnection(options.redisUrl, { blocking: false, connectionName: `${config.pollerId}:control` });
+  connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
+  const policy = await checkMemoryPolicy(connection);
+  if (policy && policy !== 'noeviction') {
+    logger.warn({ policy }, 'Redis maxmemory-policy is not noeviction: under memory pressure Redis may delete queue state. Set maxmemory-policy noeviction.');
+  }
+
+  const ownStore = !options.store;
+  const store = options.store ?? new PriceStore({ url: config.databaseUrl, authToken: config.databaseToken });
+  try {
+    const applied = await store.migrate();
+    if (applied.length) logger.info({ applied, database: store.description }, 'database migrated');
+  } catch (err) {
+    // Scraping goes on: rows wait in the recovery log until the database answers.
+    logger.warn({ err: (err as Error).message, database: store.description }, 'database unreachable at start; rows will wait in the recovery log');
+  }
+
+  let sink: RowSink | null = null;
+  let worker: WorkerRole | null = null;
+  let scheduler: SchedulerRole | null = null;
+  let api: ApiRole | null = null;
+  let stopWatching = () => {};
+  try {
+    if (roles.includes('worker')) {
+      sink = new RowSink(new RecoveryLog(config.recoveryLogDir), store, { logger });
+      await sink.start();
+      worker = startWorkerRole({ config, logger, redisUrl: options.redisUrl, catalogue, vendors, sink, fetch: options.fetch });
+      await worker.ready();
+      if (!roles.includes('scheduler') && config.catalogueWatchMs > 0) {
+        stopWatching = watchCatalogue(config.cataloguePath, {
+          intervalMs: config.catalogueWatchMs,
+          onChange: (c) => worker!.addVendors(c),
+          onError: (err) => logger.error({ err: err.message }, 'catalogue edit refused; keeping the last good catalogue'),
+        });
+      }
+    }
+    if (roles.includes('scheduler')) {
+      // One watcher, the scheduler's: workers follow the catalogue it accepts.
+      scheduler = await startSchedulerRole({ config, logger, connection, catalogue, onAccepted: (c) => worker?.addVendors(c) });
+    }
+    if (roles.includes('api')) {
+      api = await startApiRole({ port: config.apiPort, host: config.apiHost, pollerId: config.pollerId, store, logger });
+    }
+  } catch (err) {
+    await worker?.close(0).catch(() => undefined);
+    connection.disconnect();
+    throw err;
+  }
+
+  return {
+    config,
+    store,
+    sink,
+    scheduler,
+    worker,
+    api,
+    connection,
+    async close() {
+      stopWatching();
+      await scheduler?.close();
+      await api?.close();
+      await worker?.close();
+      await sink?.close();
+      if (ownStore) await store.close();
+      connection.disconnect();
+    },
+  };
+}
+
+/** Recovery-log folder of a poller when several share a work folder. */
+export function pollerLogDir(base: string, pollerId: string): string {
+  return join(base, pollerId);
+}

@@ -1,0 +1,64 @@
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import type { Catalogue } from '../catalogue/load.js';
+import { watchCatalogue } from '../catalogue/watch.js';
+import type { Config } from '../config/env.js';
+import { planSchedulers, reconcileSchedulers } from '../../queues/scrape-schedulers.js';
+
+export interface SchedulerRole {
+  /** The catalogue currently scheduled (the last good one). */
+  readonly catalogue: Catalogue;
+  reconcile(catalogue: Catalogue): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Keeps BullMQ job schedulers equal to the catalogue: at start and on every good edit of the file. */
+export async function startSchedulerRole(options: {
+  config: Config;
+  logger: Logger;
+  connection: Redis;
+  catalogue: Catalogue;
+  /** Called with each catalogue edit that was accepted (workers start queues of new vendors). */
+  onAccepted?: (catalogue: Catalogue) => void;
+}): Promise<SchedulerRole> {
+  const { config, logger, connection } = options;
+  let current = options.catalogue;
+  const reconcile = async (catalogue: Catalogue) => {
+    const plan = planSchedulers(catalogue.targets, {
+      pollerId: config.pollerId,
+      intervalMs: config.intervalMs,
+      staggerMs: config.staggerMs,
+      spread: config.spread,
+    });
+    const report = await reconcileSchedulers(plan, {
+      connection,
+      prefix: config.redisPrefix,
+      pollerId: config.pollerId,
+      policy: { attempts: config.scrapeAttempts, backoffMs: config.scrapeBackoffMs },
+    });
+    current = catalogue;
+    logger.info({ schedulers: report.upserted, removed: report.removed, queues: report.queues.length }, 'job schedulers reconciled with the catalogue');
+  };
+  await reconcile(current);
+  const stopWatching =
+    config.catalogueWatchMs > 0
+      ? watchCatalogue(config.cataloguePath, {
+          intervalMs: config.catalogueWatchMs,
+          onChange: async (c) => {
+            logger.info({ targets: c.targets.length }, 'catalogue changed');
+            options.onAccepted?.(c);
+            await reconcile(c).catch((err) => logger.error({ err: err.message }, 'reconcile failed; will retry on the next change'));
+          },
+          onError: (err) => logger.error({ err: err.message }, 'catalogue edit refused; keeping the last good catalogue'),
+        })
+      : () => undefined;
+  return {
+    get catalogue() {
+      return current;
+    },
+    reconcile,
+    async close() {
+      stopWatching();
+    },
+  };
+}

@@ -1,0 +1,112 @@
+import { Queue, Worker, type Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Catalogue } from '../catalogue/load.js';
+import type { Config } from '../config/env.js';
+import type { VendorDirectory } from '../config/vendors.js';
+import type { RowSink } from '../recovery/row-sink.js';
+import { failedRow } from '../scrape/scrape-row.js';
+import { createRedisConnection } from '../../queues/connection.js';
+import { scrapeQueueName } from '../../queues/names.js';
+import type { ScrapeJobData } from '../../queues/scrape-schedulers.js';
+import { createScrapeProcessor, rowContext, type ScrapeProcessorDeps } from '../../processors/scrape.js';
+
+export interface WorkerRole {
+  /** Starts workers for vendors that are new in this catalogue (existing ones keep running). */
+  addVendors(catalogue: Catalogue): void;
+  /** Vendors served. */
+  vendors(): string[];
+  /** Stops taking jobs; lets running jobs finish within the grace period, then hands the rest back. */
+  close(graceMs?: number): Promise<void>;
+  /** Resolves when every worker is ready to take jobs. */
+  ready(): Promise<void>;
+  workers: Map<string, Worker<ScrapeJobData>>;
+}
+
+export interface WorkerRoleOptions {
+  config: Config;
+  logger: Logger;
+  redisUrl: string;
+  catalogue: Catalogue;
+  vendors: VendorDirectory;
+  sink: RowSink;
+  fetch?: ScrapeProcessorDeps['fetch'];
+}
+
+/** One BullMQ worker per vendor queue, with that vendor's concurrency and rate limit. */
+export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
+  const { config, logger, vendors, sink } = options;
+  const workers = new Map<string, Worker<ScrapeJobData>>();
+  const connections: Array<ReturnType<typeof createRedisConnection>> = [];
+  const queues = new Map<string, Queue>();
+  const producer = createRedisConnection(options.redisUrl, { blocking: false, connectionName: `${config.pollerId}:worker-control` });
+
+  const queueOf = (vendor: string) => {
+    let q = queues.get(vendor);
+    if (!q) queues.set(vendor, (q = new Queue(scrapeQueueName(vendor), { connection: producer, prefix: config.redisPrefix })));
+    return q;
+  };
+  const processor = createScrapeProcessor({
+    sink,
+    vendors,
+    timeoutMs: config.scrapeTimeoutMs,
+    rateLimit: (vendor, ms) => queueOf(vendor).rateLimit(ms),
+    logger,
+    fetch: options.fetch,
+  });
+
+  const onFailed = (job: Job<ScrapeJobData> | undefined, err: Error) => {
+    if (!job) return;
+    logger.warn({ job: job.id, target: job.name, attempt: job.attemptsMade, err: err.message }, 'scrape attempt failed');
+    // A job that stalled too often never reached the processor's own failure row: record it here.
+    if (/stalled more than/i.test(err.message)) {
+      void sink.submit(failedRow(rowContext(job), `job ${err.message}`)).catch(() => undefined);
+    }
+  };
+
+  const addVendor = (vendor: string) => {
+    if (workers.has(vendor)) return;
+    const settings = vendors.get(vendor);
+    const connection = createRedisConnection(options.redisUrl, { connectionName: `${config.pollerId}:worker:${vendor}` });
+    connections.push(connection);
+    const worker = new Worker<ScrapeJobData>(scrapeQueueName(vendor), processor, {
+      connection,
+      prefix: config.redisPrefix,
+      concurrency: settings.concurrency,
+      limiter: settings.rateLimit ? { max: settings.rateLimit.max, duration: settings.rateLimit.durationMs } : undefined,
+      lockDuration: config.workerLockMs,
+      stalledInterval: config.workerLockMs,
+      maxStalledCount: 1,
+    });
+    worker.on('failed', onFailed);
+    worker.on('error', (err) => logger.error({ vendor, err: err.message }, 'worker error'));
+    workers.set(vendor, worker);
+  };
+
+  const addVendors = (catalogue: Catalogue) => {
+    for (const v of new Set(catalogue.targets.map((t) => t.vendor))) addVendor(v);
+  };
+  addVendors(options.catalogue);
+  logger.info({ vendors: [...workers.keys()] }, 'scrape workers started');
+
+  return {
+    workers,
+    addVendors,
+    vendors: () => [...workers.keys()],
+    async ready() {
+      await Promise.all([...workers.values()].map((w) => w.waitUntilReady()));
+    },
+    async close(graceMs = config.shutdownGraceMs) {
+      const all = [...workers.values()];
+      await Promise.all(all.map((w) => w.pause(true).catch(() => undefined))).catch(() => undefined);
+      const graceful = Promise.all(all.map((w) => w.close()));
+      const timedOut = await Promise.race([graceful.then(() => false), new Promise<boolean>((r) => setTimeout(() => r(true), graceMs).unref())]);
+      if (timedOut) {
+        logger.warn({ graceMs }, 'jobs still running after the grace period; handing them back (they will be retried)');
+        await Promise.all(all.map((w) => w.close(true)));
+      }
+      await Promise.all([...queues.values()].map((q) => q.close()));
+      // BullMQ leaves connections it was given open: they are ours to close.
+      for (const c of [producer, ...connections]) c.disconnect();
+    },
+  };
+}

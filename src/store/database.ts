@@ -1,0 +1,39 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createClient, type Client } from '@libsql/client';
+
+export interface DatabaseOptions {
+  /** `file:var/prices.db` (embedded), `libsql://...`, `http(s)://...` (Turso / sqld). */
+  url: string;
+  /** Turso token; sent as a bearer token, never logged. */
+  authToken?: string;
+  /** Busy timeout for `file:` databases, in ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** Opens a libSQL client. For `file:` URLs the folder is created; the busy timeout covers every pooled connection. */
+export function openDatabase(options: DatabaseOptions): Client {
+  const { url, authToken, busyTimeoutMs = 5000 } = options;
+  if (url.startsWith('file:')) {
+    const path = url.slice('file:'.length).split('?')[0];
+    if (path && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+  }
+  return createClient({ url, authToken, timeout: busyTimeoutMs });
+}
+
+/** SQLITE_BUSY / locked: the libSQL client may then report later writes as done and drop them (libsql-client-ts#352). */
+export function isBusyError(err: unknown): boolean {
+  const e = err as { code?: string; rawCode?: number; message?: string };
+  return e?.code === 'SQLITE_BUSY' || e?.code === 'SQLITE_LOCKED' || e?.rawCode === 5 || /SQLITE_BUSY|database is locked/i.test(e?.message ?? '');
+}
+
+/** The database URL without credentials or query string, for messages. */
+export function describeDatabaseUrl(url: string): string {
+  if (url.startsWith('file:')) return url.split('?')[0];
+  try {
+    const u = new URL(url);
+    return `${u.protocol}//${u.host}${u.pathname === '/' ? '' : u.pathname}`;
+  } catch {
+    return '(unparseable database URL)';
+  }
+}
