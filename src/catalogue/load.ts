@@ -61,7 +61,7 @@ export function listTargets(file: CatalogueFile): Target[] {
         metal: c.metal,
         weightOz: c.weight_oz,
         vendor: p.id,
-        vendorName: p.name,
+        vendorName: p.name ?? p.id,
         urls: p.urls ?? [p.url as string],
         ...(p.interval_minutes ? { intervalMinutes: p.interval_minutes } : {}),
       });

@@ -9,7 +9,8 @@ const httpUrl = z
 export const providerSchema = z
   .looseObject({
     id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a vendor id of lowercase letters, digits, - or _'),
-    name: z.string().min(1, 'expected a non-empty name'),
+    /** Display name; older catalogues omit it (the id stands in). */
+    name: z.string().min(1, 'expected a non-empty name').optional(),
     enabled: z.boolean({ message: 'expected true or false' }).default(true),
     url: httpUrl.optional(),
     urls: z.array(httpUrl).min(1, 'expected at least one URL').optional(),

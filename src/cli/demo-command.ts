@@ -69,7 +69,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
       };
       pollers.push(await startPoller({ config, logger, roles: args.once ? ['worker'] : ['scheduler', 'worker'], redisUrl: redis.url, store, catalogue, vendors }));
     }
-    say(`${pollers.length} pollers (${pollerIds.join(', ')}) writing to ${store.description}; recovery logs in ${join(workdir, 'recovery')}`);
+    say(`${pollers.length} pollers (${pollerIds.join(', ')}) writing to ${store.description}; recovery logs in ${join(workdir, 'recovery')}; Redis keys under ${prefix}:*`);
 
     if (args.once) {
       const batchId = Date.now().toString(36);

@@ -52,14 +52,18 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
     logger.warn({ policy }, 'Redis maxmemory-policy is not noeviction: under memory pressure Redis may delete queue state. Set maxmemory-policy noeviction.');
   }
 
+  // The scheduler alone never touches the database.
+  const needsStore = roles.includes('worker') || roles.includes('api');
   const ownStore = !options.store;
   const store = options.store ?? new PriceStore({ url: config.databaseUrl, authToken: config.databaseToken });
-  try {
-    const applied = await store.migrate();
-    if (applied.length) logger.info({ applied, database: store.description }, 'database migrated');
-  } catch (err) {
-    // Scraping goes on: rows wait in the recovery log until the database answers.
-    logger.warn({ err: (err as Error).message, database: store.description }, 'database unreachable at start; rows will wait in the recovery log');
+  if (needsStore) {
+    try {
+      const applied = await store.migrate();
+      if (applied.length) logger.info({ applied, database: store.description }, 'database migrated');
+    } catch (err) {
+      // Scraping goes on: rows wait in the recovery log until the database answers.
+      logger.warn({ err: (err as Error).message, database: store.description }, 'database unreachable at start; rows will wait in the recovery log');
+    }
   }
 
   let sink: RowSink | null = null;

@@ -15,6 +15,13 @@ export type ExtractOutcome = 'ok' | 'out_of_stock' | 'blocked' | 'not_found' | '
 export interface VendorRules {
   /** Pre-order counts as purchasable at this vendor. Default false. */
   preorderInStock?: boolean;
+  /**
+   * CSS selector of the element holding this vendor's 1-unit price (its `content` attribute or text).
+   * When it yields an amount it wins over every generic rule (matchedBy `vendor-selector`). Default none.
+   */
+  priceSelector?: string;
+  /** CSS selectors of extra regions never to read prices or stock from (vendor-specific tickers, widgets). Default none. */
+  ignoreSelectors?: string[];
 }
 
 export interface ExtractInput {

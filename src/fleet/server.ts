@@ -1,0 +1,193 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { CatalogueFile } from '../catalogue/schema.js';
+import { handleAdmin, type FleetControl } from './admin.js';
+import { sendAccessDenied, sendChallenge, sendHtml, sendNotFound, sendServerError, sendTooManyRequests, sendTruncated } from './faults.js';
+import { stream } from './hash.js';
+import { truthOf, type Truth } from './market.js';
+import { FleetInputError, parsePatch, type Fault, type Patch } from './patch.js';
+import { buildPageModel, spotTicks } from './pages/model.js';
+import { styleFor } from './pages/styles.js';
+import { DEFAULT_SPOT, windowIndex, type SpotPrices } from './price-model.js';
+import { buildRoutes, lookupPath, type FleetTarget } from './routes.js';
+import { FleetState } from './state.js';
+
+export interface FleetOptions {
+  /** The catalogue whose dealer URLs the fleet stands in for (the providers.json format). */
+  catalogue: CatalogueFile;
+  /** Interface to listen on. Default `127.0.0.1`: the fleet is never reachable from the network. */
+  host?: string;
+  /** Port. Default 0: a random free port (read it from the handle). */
+  port?: number;
+  /** Delay before each answer, drawn uniformly from [min, max] ms. Default [0, 0]. */
+  latencyMs?: [number, number];
+  /** Seed of the price model, stock and latency draws. Default 1. */
+  seed?: number;
+  /** Spot in USD per troy oz (goldback: USD per note); missing metals keep DEFAULT_SPOT
+   * (gold 5000, silver 85, platinum 2200, palladium 1700, goldback 10). */
+  spot?: Partial<SpotPrices>;
+  /** How long the `slow` fault waits before answering. Default 30,000 ms. */
+  slowMs?: number;
+  /** Clock that picks the 15-minute price window. Default `Date.now`. */
+  now?: () => number;
+}
+
+export interface FleetStats {
+  /** Requests to dealer pages (admin requests are not counted). */
+  requests: number;
+  byVendor: Record<string, number>;
+}
+
+export interface FleetHandle {
+  /** Base URL, no trailing slash, e.g. `http://127.0.0.1:40123`. */
+  url: string;
+  port: number;
+  /** Stops listening, drops open connections and pending delays (slow faults included). */
+  close(): Promise<void>;
+  /** Overrides what one coin x vendor page serves; throws FleetInputError for an unknown target or a bad patch. */
+  setTarget(vendor: string, coin: string, patch: Patch): void;
+  /** Overrides every page of a vendor (price excepted); target patches win over vendor patches. */
+  setVendor(vendor: string, patch: Omit<Patch, 'price'>): void;
+  /** Clears every patch and fault; with `{stats: true}` also the request counters. */
+  reset(options?: { stats?: boolean }): void;
+  stats(): FleetStats;
+  /** What the page of a target advertises now for its catalogue product (even under a fault). */
+  truth(vendor: string, coin: string): Truth;
+  /** Fleet URL of a target's first catalogue URL. */
+  urlFor(vendor: string, coin: string): string;
+  /** Every coin x vendor entry served (enabled or not), with its fleet URL. */
+  targets(): Array<{ vendor: string; coin: string; enabled: boolean; url: string }>;
+}
+
+/** Starts the local vendor fleet: one HTTP server standing in for every dealer of the catalogue. */
+export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
+  const host = options.host ?? '127.0.0.1';
+  const seed = options.seed ?? 1;
+  const spot: SpotPrices = { ...DEFAULT_SPOT, ...options.spot };
+  const [minLatency, maxLatency] = options.latencyMs ?? [0, 0];
+  const slowMs = options.slowMs ?? 30_000;
+  const now = options.now ?? Date.now;
+  if (!(minLatency >= 0 && maxLatency >= minLatency)) throw new FleetInputError(`latencyMs: expected [min, max] with 0 <= min <= max, got [${minLatency}, ${maxLatency}]`);
+
+  const routes = buildRoutes(options.catalogue);
+  const state = new FleetState();
+  const draw = stream(seed);
+  let stats: FleetStats = { requests: 0, byVendor: {} };
+  let closed = false;
+  const sleepers = new Set<{ timer: NodeJS.Timeout; wake: (finished: boolean) => void }>();
+
+  /** Resolves true after `ms`, or false at once when the fleet closes (so no delay holds up close()). */
+  function sleep(ms: number): Promise<boolean> {
+    if (closed) return Promise.resolve(false);
+    if (ms <= 0) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const entry = {
+        timer: setTimeout(() => entry.wake(true), ms),
+        wake: (finished: boolean) => {
+          clearTimeout(entry.timer);
+          sleepers.delete(entry);
+          resolve(finished);
+        },
+      };
+      sleepers.add(entry);
+    });
+  }
+
+  function targetOrThrow(vendor: string, coin: string): FleetTarget {
+    const t = routes.find(vendor, coin);
+    if (!t) throw new FleetInputError(`unknown target ${coin}:${vendor}: the catalogue has no URL for coin "${coin}" at vendor "${vendor}"`);
+    return t;
+  }
+
+  const market = () => ({ seed, spot, window: windowIndex(now()) });
+  const truthNow = (t: FleetTarget): Truth => truthOf(t, state.settings(t.vendor, t.coin), market());
+
+  async function serveDealer(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
+    const vendorId = url.pathname.split('/')[1] ?? '';
+    const vendor = routes.vendors.get(vendorId);
+    stats.requests += 1;
+    if (vendor) stats.byVendor[vendorId] = (stats.byVendor[vendorId] ?? 0) + 1;
+    const target = lookupPath(routes, url.pathname, url.search);
+    const settings = state.settings(vendorId, target?.coin);
+    const fault = vendor ? state.takeFault(vendorId, target?.coin) : null;
+    const latency = settings.latencyMs ?? minLatency + (maxLatency - minLatency) * draw();
+    if (!(await sleep(latency))) return void res.destroy();
+    const style = styleFor(vendorId);
+    const notFound = () => sendNotFound(res, vendor, spotTicks(seed, spot, windowIndex(now())));
+    if (fault && fault !== 'slow' && fault !== 'truncated') return sendFault(fault);
+    if (!target) return notFound();
+    if (fault === 'slow' && !(await sleep(slowMs))) return void res.destroy();
+    const ctx = market();
+    const html = style.render(
+      buildPageModel({ target, truth: truthOf(target, settings, ctx), wrongProduct: settings.wrongProduct ?? false, routes, truthOf: truthNow, ...ctx }),
+    );
+    if (fault === 'truncated') return sendTruncated(res, html);
+    sendHtml(res, 200, html);
+
+    function sendFault(f: Exclude<Fault, 'slow' | 'truncated'>): void {
+      const host = vendor?.host ?? url.host;
+      const path = url.pathname.slice(vendorId.length + 1) + url.search;
+      ({
+        '403': () => sendAccessDenied(res, host),
+        '404': notFound,
+        '429': () => sendTooManyRequests(res, vendor?.name ?? vendorId),
+        '500': () => sendServerError(res, vendor?.name ?? vendorId),
+        challenge: () => sendChallenge(res, host, path, style.challengeStatus),
+      })[f]();
+    }
+  }
+
+  const control: FleetControl & Omit<FleetHandle, 'url' | 'port' | 'close'> = {
+    health: () => ({ ok: true, vendors: [...routes.vendors.keys()].sort(), targets: routes.byKey.size, seed, spot, window: windowIndex(now()) }),
+    stats: () => ({ requests: stats.requests, byVendor: { ...stats.byVendor } }),
+    targets: () => [...routes.byKey.values()].map((t) => ({ vendor: t.vendor, coin: t.coin, enabled: t.enabled, url: handle.url + t.paths[0] })),
+    truth: (vendor, coin) => truthNow(targetOrThrow(vendor, coin)),
+    urlFor: (vendor, coin) => handle.url + targetOrThrow(vendor, coin).paths[0],
+    setTarget(vendor, coin, patch) {
+      targetOrThrow(vendor, coin);
+      state.patchTarget(vendor, coin, parsePatch(patch, `patch for ${coin}:${vendor}`));
+    },
+    setVendor(vendor, patch) {
+      if (!routes.vendors.has(vendor)) throw new FleetInputError(`unknown vendor "${vendor}": expected one of ${[...routes.vendors.keys()].join(', ')}`);
+      const parsed = parsePatch(patch, `patch for vendor ${vendor}`);
+      if (parsed.price !== undefined) throw new FleetInputError(`bad patch for vendor ${vendor}: price: set prices per target (POST /_fleet/target)`);
+      state.patchVendor(vendor, parsed);
+    },
+    reset(o) {
+      state.reset();
+      if (o?.stats) stats = { requests: 0, byVendor: {} };
+    },
+  };
+
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://fleet.local');
+    const work = url.pathname.startsWith('/_fleet/') ? handleAdmin(req, res, url, control) : serveDealer(req, res, url);
+    work.catch((err: Error) => {
+      if (!res.headersSent) sendHtml(res, 500, `<!DOCTYPE html><title>fleet error</title><pre>${String(err.stack ?? err).replace(/</g, '&lt;')}</pre>`);
+      else res.destroy();
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  const handle: FleetHandle = {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
+    port,
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const s of [...sleepers]) s.wake(false);
+      const done = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections();
+      await done;
+    },
+    ...control,
+  };
+  return handle;
+}
+
