@@ -25,7 +25,8 @@ export async function enqueueScrapesNow(targets: Target[], options: ScrapeNowOpt
       const jobs = await queue.addBulk(
         list.map((target) => {
           const id = scrapeSchedulerId(options.pollerId, target);
-          return { name: id, data: { pollerId: options.pollerId, target }, opts: { ...scrapeJobOptions(options.policy), jobId: `now:${id}:${options.batchId}` } };
+          // BullMQ refuses custom ids with ':' (it reserves them for scheduler ids).
+          return { name: id, data: { pollerId: options.pollerId, target }, opts: { ...scrapeJobOptions(options.policy), jobId: `now/${id.replaceAll(':', '/')}/${options.batchId}` } };
         }),
       );
       ids.set(name, jobs.map((j) => j.id!));

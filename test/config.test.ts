@@ -117,7 +117,7 @@ describe('vendor settings', () => {
 
 describe('secrets', () => {
   it('are scrubbed from messages', () => {
-    expect(scrubSecrets('push to https://x-access-token:ghp_abcdef@github.com/o/r failed', ['ghp_abcdef'])).toBe('push to https://[redacted]@github.com/o/r failed');
-    expect(scrubSecrets('token eyJsecretvalue rejected', ['eyJsecretvalue'])).toBe('token [redacted] rejected');
+    expect(scrubSecrets('push to https://x-access-token:ghp_abcdef@github.com/o/r failed', ['ghp_abcdef'])).toBe('push to https://***:***@github.com/o/r failed');
+    expect(scrubSecrets('token eyJsecretvalue rejected', ['eyJsecretvalue'])).toBe('token *** rejected');
   });
 });

@@ -8,12 +8,14 @@ import { untilSignal } from './signals.js';
 export async function runRoles(roles: Role[], name: string): Promise<number> {
   const config = loadConfig();
   const logger = createLogger({ level: config.logLevel, name, pollerId: config.pollerId });
+  // Listen before starting: a SIGTERM during start-up must still end in a clean shutdown.
+  const stopped = untilSignal();
   const redis = await ensureRedis({ url: config.redisUrl, dataDir: config.dataDir });
   logger.info(redis.note);
   try {
     const poller = await startPoller({ config, logger, roles, redisUrl: redis.url });
     logger.info({ roles, database: poller.store.description, staggerMinutes: config.staggerMs / 60_000 }, `poller ${config.pollerId} running; Ctrl-C or SIGTERM stops it`);
-    const signal = await untilSignal();
+    const signal = await stopped;
     logger.info({ signal }, 'shutting down: no new jobs; running jobs finish or are handed back');
     await poller.close();
     logger.info('stopped');

@@ -1,3 +1,7 @@
+import { redactText, redactUrl } from '../../secrets.js';
+
+export { redactText, redactUrl };
+
 /**
  * Why a page could not be fetched at all. A non-2xx HTTP status is not a FetchError: it is returned.
  * - `timeout`: the whole fetch (connect, headers and body) took longer than `timeoutMs`.
@@ -36,48 +40,4 @@ export class FetchError extends Error {
 
 export function isFetchError(err: unknown): err is FetchError {
   return err instanceof FetchError;
-}
-
-/**
- * A URL with its username and password replaced by `***` (`http://***:***@proxy:8080/`).
- * Text that is not a parseable URL gets the same treatment by pattern, so a broken proxy
- * setting cannot leak either. Anything without credentials comes back unchanged.
- */
-export function redactUrl(url: string): string {
-  if (typeof url !== 'string' || url === '') return '';
-  try {
-    const u = new URL(url);
-    if (u.username || u.password) {
-      if (u.username) u.username = '***';
-      if (u.password) u.password = '***';
-      return u.toString();
-    }
-    return url;
-  } catch {
-    return redactText(url);
-  }
-}
-
-/**
- * Replaces every `scheme://user:pass@` or `scheme://user@` in a text by `scheme://***:***@`,
- * and every occurrence of the given secrets (raw and URL-decoded) by `***`.
- */
-export function redactText(text: string, secrets: string[] = []): string {
-  let out = String(text).replace(/([a-z][a-z0-9+.-]*:\/\/)[^\s/@]+@/gi, '$1***:***@');
-  const all = new Set<string>();
-  for (const s of secrets) {
-    if (!s) continue;
-    all.add(s);
-    try {
-      all.add(decodeURIComponent(s));
-    } catch {
-      /* not percent-encoded */
-    }
-    all.add(encodeURIComponent(s));
-  }
-  // Longest first, so a secret that contains another is removed whole.
-  for (const s of [...all].filter((x) => x.length >= 3).sort((a, b) => b.length - a.length)) {
-    out = out.split(s).join('***');
-  }
-  return out;
 }
