@@ -10,8 +10,13 @@ export function scrapeSchedulerId(pollerId: string, target: Pick<Target, 'coin' 
   return `${pollerId}:${target.coin}:${target.vendor}`;
 }
 
-export const EXPORT_QUEUE = 'export';
-export const MERGE_QUEUE = 'merge';
+/** One export queue per poller: pollers sharing a Redis (the demo) never take each other's exports. */
+export function exportQueueName(pollerId: string): string {
+  return `export.${pollerId}`;
+}
+
+/** The merge queue: any merger may take a merge (pushes to main are leased, so two never collide). */
+export const MERGE_QUEUE_NAME = 'merge';
 
 /** Keys this program keeps beside BullMQ's, under the same prefix. */
 export const appKeys = {

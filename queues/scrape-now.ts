@@ -40,8 +40,8 @@ export async function enqueueScrapesNow(targets: Target[], options: ScrapeNowOpt
 /** Waits until every listed job is completed or failed; reports progress. Throws after `timeoutMs`. */
 export async function waitForJobs(
   ids: Map<string, string[]>,
-  options: { connection: Redis; prefix: string; timeoutMs: number; onProgress?: (settled: number, total: number) => void },
-): Promise<{ completed: number; failed: number }> {
+  options: { connection: Redis; prefix: string; timeoutMs: number; onProgress?: (settled: number, total: number) => void; /** Default 500. */ pollMs?: number },
+): Promise<{ completed: number; failed: number; /** Epoch ms when the last job finished. */ lastFinishedOn: number }> {
   const total = [...ids.values()].reduce((n, l) => n + l.length, 0);
   const queues = [...ids.keys()].map((name) => new Queue(name, { connection: options.connection, prefix: options.prefix }));
   const deadline = Date.now() + options.timeoutMs;
@@ -57,9 +57,15 @@ export async function waitForJobs(
         }
       }
       options.onProgress?.(completed + failed, total);
-      if (completed + failed >= total) return { completed, failed };
+      if (completed + failed >= total) {
+        let lastFinishedOn = 0;
+        for (const q of queues) {
+          for (const id of ids.get(q.name)!) lastFinishedOn = Math.max(lastFinishedOn, (await q.getJob(id))?.finishedOn ?? 0);
+        }
+        return { completed, failed, lastFinishedOn };
+      }
       if (Date.now() > deadline) throw new Error(`${total - completed - failed} of ${total} jobs had not settled after ${options.timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 500));
+      await new Promise((r) => setTimeout(r, options.pollMs ?? 500));
     }
   } finally {
     await Promise.all(queues.map((q) => q.close()));

@@ -369,7 +369,7 @@ describe('routing and stats', () => {
     await page(target('apmex', 'age').urls[0]);
     await page(target('summitmetals').urls[0]);
     await fetch(`${fleet.url}/_fleet/health`);
-    expect(fleet.stats()).toEqual({ requests: 3, byVendor: { apmex: 2, summitmetals: 1 } });
+    expect(fleet.stats()).toMatchObject({ requests: 3, byVendor: { apmex: 2, summitmetals: 1 } });
   });
 });
 

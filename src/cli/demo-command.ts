@@ -6,6 +6,7 @@ import { loadConfig, type Config } from '../config/env.js';
 import { vendorDirectory } from '../config/vendors.js';
 import { startFleet, rewriteCatalogueForFleet } from '../fleet/index.js';
 import { createLogger } from '../log.js';
+import { deleteKeys } from '../redis/delete-keys.js';
 import { ensureRedis } from '../redis/redis-server.js';
 import { startPoller, type Poller } from '../roles/poller.js';
 import { PriceStore } from '../store/price-store.js';
@@ -119,14 +120,3 @@ async function printSummary(store: PriceStore, say: (line: string) => void): Pro
     say(`    ${r.poller_id} ${r.coin_slug}@${r.vendor} ${price} ${r.outcome}${r.in_stock === 0 ? ' (out of stock)' : ''}`);
   }
 }
-
-/** Removes the keys this demo run created (its own prefix only). */
-async function deleteKeys(redis: ReturnType<typeof createRedisConnection>, pattern: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 500);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
-}
-

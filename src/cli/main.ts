@@ -1,4 +1,5 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { BENCH_SECTIONS, runBench, type BenchSection } from '../bench/run-bench.js';
 import { demoCommand } from './demo-command.js';
 import { reportError, UsageError } from './errors.js';
 import { extractCommand } from './extract-command.js';
@@ -146,6 +147,41 @@ DIR/prices.db, with recovery logs in DIR/recovery/. Prints a summary every 5 s u
         latencyMs: rangeArg(v['latency-ms'], v.once ? [50, 300] : [200, 1500]),
         catalogue: (v.catalogue as string) ?? 'config/providers.json',
       }),
+  },
+  bench: {
+    summary: 'measure throughput, cycle time, freshness, export and scale-out; writes bench/results.json',
+    usage: 'poller bench [--quick] [--out FILE] [--only SECTIONS] [--jobs N] [--latency-ms MIN-MAX] [--processes 1,2,4] [--days D]',
+    help: `Runs the system on this machine against the local vendor fleet and prints each figure beside the
+reference measured in the same run. Never part of npm test. Default under 10 minutes, --quick under 2.
+  --quick                smaller sizes
+  --out FILE             default bench/results.json
+  --only SECTIONS        comma-separated: ${BENCH_SECTIONS.join(',')}
+  --jobs N               jobs per throughput measurement (default 2000, quick 400)
+  --latency-ms MIN-MAX   page latency of the cycle-time run (default 1000-3000, quick 100-300)
+  --processes LIST       worker processes of the scale-out run (default 1,2,4)
+  --days D               days of generated history for the export run (default 30, quick 3)
+  --catalogue PATH       default config/providers.json`,
+    options: {
+      quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, jobs: { type: 'string' },
+      'latency-ms': { type: 'string' }, processes: { type: 'string' }, days: { type: 'string' }, catalogue: { type: 'string' },
+    },
+    run: async (v) => {
+      const only = v.only === undefined ? undefined : String(v.only).split(',').map((s) => s.trim());
+      const unknown = only?.filter((s) => !(BENCH_SECTIONS as readonly string[]).includes(s));
+      if (unknown?.length) throw new UsageError(`--only: unknown section ${unknown.join(', ')}; expected some of ${BENCH_SECTIONS.join(',')}`);
+      const processes = v.processes === undefined ? undefined : String(v.processes).split(',').map((n) => intArg(n, 'processes', 1, 1, 32));
+      await runBench({
+        quick: !!v.quick,
+        out: (v.out as string) ?? 'bench/results.json',
+        catalogue: (v.catalogue as string) ?? 'config/providers.json',
+        only: only as BenchSection[] | undefined,
+        jobs: v.jobs === undefined ? undefined : intArg(v.jobs, 'jobs', 0, 1, 1_000_000),
+        latencyMs: v['latency-ms'] === undefined ? undefined : rangeArg(v['latency-ms'], [0, 0]),
+        processes,
+        days: v.days === undefined ? undefined : intArg(v.days, 'days', 30, 1, 365),
+      });
+      return 0;
+    },
   },
   status: {
     summary: 'row counts and failing targets from the database',

@@ -56,6 +56,19 @@ const envSchema = z.object({
   CATALOGUE_WATCH_MS: int(0, 3_600_000).default(5_000),
   API_PORT: int(0, 65535).default(8080),
   API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  API_DATA_REPO: z.string().trim().min(1).default('var/remote.git'),
+  GITHUB_TOKEN: z.string().trim().min(1).optional(),
+  PUBLISH_BRANCHES: z
+    .string()
+    .trim()
+    .regex(/^[a-z][a-z0-9-]{0,31}(,[a-z][a-z0-9-]{0,31})*$/, 'expected a comma-separated list of poller ids such as api1,api2,api3')
+    .default('api1,api2,api3'),
+  PUBLISH_DIR: z.string().trim().min(1).default('var/publish'),
+  EXPORT_MIN_INTERVAL_MS: int(0, 3_600_000).default(10_000),
+  EXPORT_EVERY_MINUTES: int(1, 1440).default(15),
+  MERGE_EVERY_MINUTES: int(1, 1440).default(5),
+  SNAPSHOT_DAYS: int(1, 365).default(30),
+  SNAPSHOT_EVERY_HOURS: int(0, 720).default(24),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -85,6 +98,22 @@ export interface Config {
   apiPort: number;
   apiHost: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
+  /** Git remote of the published API repository: a path to a (bare) repository or an http(s) URL. */
+  publishRemote: string;
+  /** Secret: sent as an auth header for each git command, never stored. */
+  githubToken: string | undefined;
+  /** Branches the merger unions into main, in order. */
+  publishBranches: string[];
+  /** Local clones and temporary trees of the exporter and merger (never a published tree). */
+  publishDir: string;
+  /** Minimum time between two exports of this poller: rows arriving meanwhile ride on the next one. */
+  exportMinIntervalMs: number;
+  /** Safety-net export interval, whatever rows say. */
+  exportEveryMs: number;
+  mergeEveryMs: number;
+  snapshotDays: number;
+  /** How often main gets a fresh SQLite snapshot (0: never). */
+  snapshotEveryMs: number;
 }
 
 /** Validates the environment. Throws ConfigError naming each bad variable (never echoing a secret's value). */
@@ -124,6 +153,15 @@ export function loadConfig(env: EnvInput = process.env): Config {
     apiPort: e.API_PORT,
     apiHost: e.API_HOST,
     logLevel: e.LOG_LEVEL,
+    publishRemote: e.API_DATA_REPO,
+    githubToken: e.GITHUB_TOKEN,
+    publishBranches: e.PUBLISH_BRANCHES.split(','),
+    publishDir: e.PUBLISH_DIR,
+    exportMinIntervalMs: e.EXPORT_MIN_INTERVAL_MS,
+    exportEveryMs: e.EXPORT_EVERY_MINUTES * 60_000,
+    mergeEveryMs: e.MERGE_EVERY_MINUTES * 60_000,
+    snapshotDays: e.SNAPSHOT_DAYS,
+    snapshotEveryMs: e.SNAPSHOT_EVERY_HOURS * 3_600_000,
   };
 }
 

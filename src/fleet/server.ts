@@ -36,6 +36,8 @@ export interface FleetStats {
   /** Requests to dealer pages (admin requests are not counted). */
   requests: number;
   byVendor: Record<string, number>;
+  /** Sum of the latency served per vendor: with one request at a time per vendor, the floor of a cycle. */
+  latencyMsByVendor: Record<string, number>;
 }
 
 export interface FleetHandle {
@@ -72,7 +74,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   const routes = buildRoutes(options.catalogue);
   const state = new FleetState();
   const draw = stream(seed);
-  let stats: FleetStats = { requests: 0, byVendor: {} };
+  let stats: FleetStats = { requests: 0, byVendor: {}, latencyMsByVendor: {} };
   let closed = false;
   const sleepers = new Set<{ timer: NodeJS.Timeout; wake: (finished: boolean) => void }>();
 
@@ -111,6 +113,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     const settings = state.settings(vendorId, target?.coin);
     const fault = vendor ? state.takeFault(vendorId, target?.coin) : null;
     const latency = settings.latencyMs ?? minLatency + (maxLatency - minLatency) * draw();
+    if (vendor) stats.latencyMsByVendor[vendorId] = (stats.latencyMsByVendor[vendorId] ?? 0) + latency;
     if (!(await sleep(latency))) return void res.destroy();
     const style = styleFor(vendorId);
     const notFound = () => sendNotFound(res, vendor, spotTicks(seed, spot, windowIndex(now())));
@@ -139,7 +142,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
 
   const control: FleetControl & Omit<FleetHandle, 'url' | 'port' | 'close'> = {
     health: () => ({ ok: true, vendors: [...routes.vendors.keys()].sort(), targets: routes.byKey.size, seed, spot, window: windowIndex(now()) }),
-    stats: () => ({ requests: stats.requests, byVendor: { ...stats.byVendor } }),
+    stats: () => ({ requests: stats.requests, byVendor: { ...stats.byVendor }, latencyMsByVendor: { ...stats.latencyMsByVendor } }),
     targets: () => [...routes.byKey.values()].map((t) => ({ vendor: t.vendor, coin: t.coin, enabled: t.enabled, url: handle.url + t.paths[0] })),
     truth: (vendor, coin) => truthNow(targetOrThrow(vendor, coin)),
     urlFor: (vendor, coin) => handle.url + targetOrThrow(vendor, coin).paths[0],
@@ -155,7 +158,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     },
     reset(o) {
       state.reset();
-      if (o?.stats) stats = { requests: 0, byVendor: {} };
+      if (o?.stats) stats = { requests: 0, byVendor: {}, latencyMsByVendor: {} };
     },
   };
 

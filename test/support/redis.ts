@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { inject } from 'vitest';
+import { deleteKeys } from '../../src/redis/delete-keys.js';
 
 /** The test run's Redis and a key prefix of this test's own, so runs never touch each other's keys. */
 export function testRedis(label: string): { url: string; prefix: string; connection: Redis; cleanup: () => Promise<void> } {
@@ -20,10 +21,5 @@ export function testRedis(label: string): { url: string; prefix: string; connect
 
 /** Deletes only keys under our own prefix. */
 export async function deleteByPrefix(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length) await redis.del(...keys);
-  } while (cursor !== '0');
+  await deleteKeys(redis, `${prefix}:*`);
 }

@@ -1,5 +1,5 @@
 /** Microdata (itemprop="price") and product meta tags (product:price:amount, og:price:amount). */
-import { F_REVIEW, F_TRAP, isElement, type El, type Page } from './dom.js';
+import { F_REVIEW, F_TRAP, type El, type Page } from './dom.js';
 import { parseAvailability, type Availability, type PriceEvidence } from './evidence.js';
 import { formatUsd, parseMoney, parsePriceValue } from './money.js';
 
@@ -11,31 +11,16 @@ function itemValue(page: Page, el: El): string {
   return page.line(el, 0, 500);
 }
 
-/** The nearest itemscope's type, lower-cased without the schema.org prefix. */
-function scopeType(el: El): string {
-  let n: El | null = el;
-  for (let i = 0; n && i < 200; i++) {
-    if (n.attribs.itemscope !== undefined && n !== el) {
-      return (n.attribs.itemtype ?? '').replace(/^https?:\/\/schema\.org\//i, '').toLowerCase();
-    }
-    n = isElement(n.parent) ? n.parent : null;
-  }
-  return '';
+function scopeTypeOf(el: El | undefined): string {
+  return el ? (el.attribs.itemtype ?? '').replace(/^https?:\/\/schema\.org\//i, '').toLowerCase() : '';
 }
 
-function currencyNear(page: Page, el: El): string {
-  // priceCurrency is a sibling property of the same scope.
-  let scope: El | null = isElement(el.parent) ? el.parent : null;
-  for (let i = 0; scope && i < 50 && scope.attribs.itemscope === undefined; i++) scope = isElement(scope.parent) ? scope.parent : null;
-  if (!scope) return '';
-  const stack = [...(scope.children ?? [])];
+/** priceCurrency of a scope: a property of the scope itself, not of nested scopes (bounded search). */
+function currencyOf(page: Page, scope: El): string {
   let seen = 0;
-  while (stack.length && seen++ < 2000) {
-    const n = stack.pop()!;
-    if (!isElement(n)) continue;
+  for (const n of page.descendants(scope, (e) => e.attribs.itemscope === undefined)) {
+    if (seen++ > 2000) break;
     if ((n.attribs.itemprop ?? '').toLowerCase() === 'pricecurrency') return itemValue(page, n).trim().toUpperCase();
-    if (n.attribs.itemscope !== undefined) continue;
-    stack.push(...(n.children ?? []));
   }
   return '';
 }
@@ -50,18 +35,29 @@ export function microdataEvidence(page: Page): MicrodataFinding {
   let availability: Availability | null = null;
   let exact: PriceEvidence | null = null;
   let low: PriceEvidence | null = null;
+  let scopes: Int32Array | null = null;
+  const currencies = new Map<number, string>();
+  let examined = 0;
   for (const el of page.elements) {
-    const prop = (el.attribs.itemprop ?? '').toLowerCase();
-    if (!prop) continue;
+    if (!el.attribs.itemprop) continue;
+    const prop = el.attribs.itemprop.toLowerCase();
     if (page.has(el, F_TRAP | F_REVIEW)) continue;
     if (prop === 'availability' && availability === null) {
       availability = parseAvailability(itemValue(page, el)) ?? parseAvailability(itemValue(page, el).replace(/.*\//, ''));
       continue;
     }
     if (prop !== 'price' && prop !== 'lowprice') continue;
-    const scope = scopeType(el);
+    if (exact || examined++ > 200) continue;
+    scopes ??= page.nearestAncestorWhere((e) => e.attribs.itemscope !== undefined);
+    const scopeIdx = scopes[page.idx(el)];
+    const scopeEl = scopeIdx >= 0 ? page.elements[scopeIdx] : undefined;
+    const scope = scopeTypeOf(scopeEl);
     if (/review|rating/.test(scope)) continue;
-    const cur = currencyNear(page, el);
+    let cur = currencies.get(scopeIdx);
+    if (cur === undefined) {
+      cur = scopeEl ? currencyOf(page, scopeEl) : '';
+      currencies.set(scopeIdx, cur);
+    }
     if (cur && cur !== 'USD') continue;
     const raw = itemValue(page, el);
     const price = parsePriceValue(raw) ?? parseMoney(raw);

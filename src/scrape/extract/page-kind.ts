@@ -1,6 +1,6 @@
 /** Pages that are not a readable product page: blocked, not found, or another product. */
 import type { ProductIdentity } from '../../catalogue/target.js';
-import { F_HIDDEN, F_NOTEXT, type Page } from './dom.js';
+import { F_NOTEXT, type Page } from './dom.js';
 import { findGoldbackDenominations, findWeights, sameWeight } from './weight.js';
 
 export interface KindVerdict {
@@ -21,7 +21,7 @@ export function detectBlocked(page: Page | null, status: number | undefined, raw
   if (title && CHALLENGE_TITLE_RE.test(title.trim())) return { reason: `challenge page (title "${title.slice(0, 80)}")` };
   // Body text of a challenge page is short; a product page that merely embeds a captcha widget
   // (newsletter, login) is long and has a product title.
-  const visible = page?.root ? page.line(page.root, F_NOTEXT | F_HIDDEN, 20_000) : '';
+  const visible = page?.root ? page.line(page.root, F_NOTEXT, 20_000) : '';
   const short = visible.length < 2500;
   if (short) {
     const m = CHALLENGE_TEXT_RE.exec(visible) ?? CHALLENGE_TEXT_RE.exec(rawHead);

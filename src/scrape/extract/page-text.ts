@@ -4,11 +4,11 @@
  * "save", "spot", "shipping over" and the like.
  */
 import type { ProductIdentity } from '../../catalogue/target.js';
-import { F_CHOICE, F_HIDDEN, F_NOTEXT, F_REVIEW, F_STRUCK, F_TRAP, isElement, type El, type Page } from './dom.js';
+import { F_NOT_CONTENT, type El, type Page } from './dom.js';
 import type { PriceEvidence } from './evidence.js';
 import { findMoney, formatUsd } from './money.js';
 
-const SKIP = F_TRAP | F_HIDDEN | F_STRUCK | F_NOTEXT | F_CHOICE | F_REVIEW;
+const SKIP = F_NOT_CONTENT;
 
 /** Words right before an amount that make it something other than the price of one unit. */
 const SKIP_BEFORE_RE =
@@ -26,7 +26,7 @@ function priceClassed(page: Page, el: El, box: El): number {
     const cls = `${n.attribs.class ?? ''} ${n.attribs.id ?? ''} ${n.attribs.itemprop ?? ''} ${Object.keys(n.attribs).filter((k) => k.startsWith('data-')).join(' ')}`.toLowerCase();
     if (PRICE_CLASS_RE.test(cls)) return NOT_PRICE_CLASS_RE.test(cls) ? 1 : 2;
     if (n === box) break;
-    n = isElement(n.parent) ? n.parent : null;
+    n = page.parentOf(n);
   }
   return 0;
 }
@@ -38,7 +38,7 @@ export function pageTextEvidence(page: Page, product: ProductIdentity): PriceEvi
     const found = readBox(page, box, product);
     if (found) return found;
     if (page.isBody(box)) break;
-    box = isElement(box.parent) ? box.parent : null;
+    box = page.parentOf(box);
   }
   return null;
 }

@@ -1,21 +1,32 @@
 /**
- * Quantity-tier pricing tables: real <table> markup or div/list grids. The row for one unit
- * ("1", "1 - 19", "1-9", "1+", "Qty 1", "Any Qty") and, in it, the LOWEST payment-method price
- * (Check/Wire is cheaper than Card/PayPal). Transposed tables (quantities as column headers,
+ * Quantity-tier pricing tables: real <table> markup, div/list grids and text lines. The row for
+ * one unit ("1", "1 - 19", "1-9", "1+", "Qty 1", "Any Qty") and, in it, the LOWEST payment-method
+ * price (Check/Wire is cheaper than Card/PayPal). Transposed tables (quantities as column headers,
  * payment methods as rows) are read too.
+ *
+ * Linear: every element is judged in constant work plus its own children, because an element whose
+ * text is longer than a row can be is rejected by its text length before any text is built.
  */
 import type { ProductIdentity } from '../../catalogue/target.js';
-import { F_HIDDEN, F_NOTEXT, F_STRUCK, F_TRAP, isElement, type El, type Page } from './dom.js';
+import { F_HIDDEN, F_NOT_CONTENT, F_NOTEXT, isElement, nextElement, prevElement, type El, type Page } from './dom.js';
 import type { PriceEvidence } from './evidence.js';
 import { findMoney, formatUsd } from './money.js';
 
-const UNIT_WORDS = String.raw`(?:units?|pcs?\.?|pieces?|coins?|bars?|rounds?|notes?|items?|ea\.?|each)`;
+const UNIT_WORDS = String.raw`(?:units?|pcs?\.?|pieces?|coins?|bars?|rounds?|notes?|items?|ea\.?|each|goldbacks?)`;
 const RANGE = String.raw`(?:\+|or more|and (?:up|above|over|more)|&\s*(?:up|above|over)|(?:-|to|thru|through)\s*\d[\d,]*)`;
-const ONE_RE = new RegExp(String.raw`^(?:(?:qty|quantity|buy|order|tier)\.?\s*:?\s*)?(?:1|one)\s*${UNIT_WORDS}?\s*${RANGE}?\s*${UNIT_WORDS}?\s*\+?$`, 'i');
+const LEAD = String.raw`(?:(?:qty|quantity|buy|order|tier|purchase)\.?\s*:?\s*)?`;
+const ONE_RE = new RegExp(String.raw`^${LEAD}(?:1|one)\s*${UNIT_WORDS}?\s*${RANGE}?\s*${UNIT_WORDS}?\s*\+?$`, 'i');
 const ANY_QTY_RE = /^(?:any|all|any\s+and\s+all)\s*(?:qty|quantity|quantities|amount)$/i;
-const QTY_RE = new RegExp(String.raw`^(?:(?:qty|quantity|buy|order|tier)\.?\s*:?\s*)?\d[\d,]*\s*${UNIT_WORDS}?\s*${RANGE}?\s*${UNIT_WORDS}?\s*\+?$`, 'i');
+const QTY_RE = new RegExp(String.raw`^${LEAD}\d[\d,]*\s*${UNIT_WORDS}?\s*${RANGE}?\s*${UNIT_WORDS}?\s*\+?$`, 'i');
 /** Columns that hold something other than a price for one unit. */
-const NOT_A_PRICE_COLUMN_RE = /premium|over spot|spot|per\s*(?:troy\s*)?oz|per\s*ounce|\/\s*oz|sav(?:e|ings)|discount|shipping|msrp|retail|list price|you save|difference|percent|%/i;
+const NOT_A_PRICE_COLUMN_RE = /premium|over spot|spot|per\s*(?:troy\s*)?oz|per\s*ounce|\/\s*oz|sav(?:e|ings)|discount|shipping|msrp|retail|list price|you save|difference|percent|%|total for|sell to us|we buy|buyback|bid/i;
+
+/** What the table rules never read (struck-out was / compare-at amounts included). */
+const SKIP = F_NOT_CONTENT;
+const CELL_SKIP = F_NOT_CONTENT;
+/** Longest text of a 1-unit row, of a label cell and of a text line. */
+const MAX_ROW_CHARS = 500;
+const MAX_LINE_ELEMENT_CHARS = 2_000;
 
 function clean(s: string): string {
   return s.toLowerCase().replace(/[\u2010-\u2015\u2212]/g, '-').replace(/\s+/g, ' ').replace(/[:.]$/, '').trim();
@@ -34,20 +45,24 @@ export function isQtyLabel(text: string): boolean {
   return !!s && s.length <= 40 && (QTY_RE.test(s) || ANY_QTY_RE.test(s));
 }
 
-const SKIP = F_NOTEXT | F_HIDDEN | F_TRAP;
-
 interface Cell {
   el: El;
   text: string;
 }
 
-function cellsOf(page: Page, row: El): Cell[] {
-  return page
-    .childElements(row)
-    .filter((c) => !page.has(c, F_NOTEXT | F_HIDDEN))
-    .map((el) => ({ el, text: page.line(el, SKIP | F_STRUCK, 2000) }));
+/** Visible child cells of a row, or null when the row has too many children to be a tier row. */
+function cellsOf(page: Page, row: El, max = 12): Cell[] | null {
+  const out: Cell[] = [];
+  for (const c of row.children) {
+    if (!isElement(c) || page.has(c, F_NOTEXT | F_HIDDEN)) continue;
+    if (out.length >= max) return null;
+    out.push({ el: c, text: '' });
+  }
+  for (const c of out) c.text = page.line(c.el, CELL_SKIP, 300);
+  return out;
 }
 
+/** The first amount of a cell that is a price for one unit (not a per-ounce figure on a multi-ounce product). */
 function amountIn(text: string, product: ProductIdentity): number | null {
   for (const m of findMoney(text)) {
     const after = text.slice(m.index + m.length, m.index + m.length + 12).toLowerCase();
@@ -57,33 +72,40 @@ function amountIn(text: string, product: ProductIdentity): number | null {
   return null;
 }
 
-/** Header labels for a row: the table's header row, or the preceding sibling without amounts. */
-function headerFor(page: Page, row: El, width: number): string[] | null {
-  const candidates: El[] = [];
-  const name = row.name.toLowerCase();
-  if (name === 'tr') {
-    let table: El | null = isElement(row.parent) ? row.parent : null;
-    for (let i = 0; table && i < 3 && table.name.toLowerCase() !== 'table'; i++) table = isElement(table.parent) ? table.parent : null;
-    if (table) {
-      for (const e of page.elements.slice(page.order.get(table) ?? 0, (page.order.get(row) ?? 0))) {
-        if (e.name.toLowerCase() === 'tr' && page.contains(table, e)) candidates.push(e);
-      }
-    }
-  } else {
-    const sibs = page.childElements(row.parent ?? row);
-    const at = sibs.indexOf(row);
-    for (let i = at - 1; i >= 0 && i >= at - 4; i--) candidates.push(sibs[i]);
-    const parent = row.parent;
-    if (isElement(parent) && parent.parent) {
-      const up = page.childElements(parent.parent);
-      const pi = up.indexOf(parent);
-      if (pi > 0) candidates.push(up[pi - 1]);
+function hasMoney(cells: Cell[]): boolean {
+  return cells.some((c) => findMoney(c.text).length > 0);
+}
+
+/** Rows that may label the columns of `row`: nearest preceding rows first, then the previous section's rows. */
+function headerCandidates(page: Page, row: El): El[] {
+  const out: El[] = [];
+  for (let s = prevElement(row); s && out.length < 6; s = prevElement(s)) out.push(s);
+  // <thead> rows for a <tbody> row, or a header block just before a grid's rows container.
+  const parent = page.parentOf(row);
+  let prev = parent ? prevElement(parent) : null;
+  for (let i = 0; prev && i < 2; i++, prev = prevElement(prev)) {
+    if (prev.name === 'thead' || prev.name === 'tbody') {
+      let r = lastElement(prev);
+      for (let k = 0; r && k < 3; k++, r = prevElement(r)) out.push(r);
+    } else {
+      out.push(prev);
     }
   }
-  for (const c of candidates) {
+  return out;
+}
+
+function lastElement(el: El): El | null {
+  for (let k = el.children.length - 1; k >= 0; k--) if (isElement(el.children[k])) return el.children[k] as El;
+  return null;
+}
+
+/** Header labels for a row: the nearest preceding row of the same width without amounts. */
+function headerFor(page: Page, row: El, width: number): string[] | null {
+  for (const c of headerCandidates(page, row)) {
+    if (page.has(c, SKIP) || page.textLength(c, CELL_SKIP) > MAX_ROW_CHARS) continue;
     const cells = cellsOf(page, c);
-    if (cells.length !== width) continue;
-    if (cells.some((x) => findMoney(x.text).length)) continue;
+    if (!cells || cells.length !== width) continue;
+    if (hasMoney(cells)) continue;
     return cells.map((x) => x.text);
   }
   return null;
@@ -106,11 +128,10 @@ function pickLowest(entries: { label: string; price: number }[]): { price: numbe
 }
 
 function readRow(page: Page, row: El, product: ProductIdentity): TierRow | null {
-  const cells = cellsOf(page, row);
-  if (cells.length < 2 || cells.length > 10) return null;
+  if (!page.mayHoldMoney(row, SKIP)) return null;
+  const cells = cellsOf(page, row, 10);
+  if (!cells || cells.length < 2) return null;
   if (!isOneUnitLabel(cells[0].text)) return null;
-  const total = cells.reduce((n, c) => n + c.text.length, 0);
-  if (total > 400) return null;
   const header = headerFor(page, row, cells.length);
   const entries: { label: string; price: number }[] = [];
   for (let i = 1; i < cells.length; i++) {
@@ -125,32 +146,41 @@ function readRow(page: Page, row: El, product: ProductIdentity): TierRow | null 
   return { row, label: cells[0].text, price: best.price, parts: best.parts };
 }
 
+/** Rows after a header row in the same table section or container (at most 12). */
+function rowsAfter(page: Page, headerRow: El): El[] {
+  const rows: El[] = [];
+  for (let s = nextElement(headerRow); s && rows.length < 12; s = nextElement(s)) rows.push(s);
+  const parent = page.parentOf(headerRow);
+  if (headerRow.name === 'tr' && parent && parent.name === 'thead') {
+    for (let section = nextElement(parent); section; section = nextElement(section)) {
+      if (section.name !== 'tbody') continue;
+      for (let k = 0; k < section.children.length && rows.length < 12; k++) {
+        const r = section.children[k];
+        if (isElement(r)) rows.push(r);
+      }
+      break;
+    }
+  }
+  return rows;
+}
+
 /** Quantities as columns: a header row with a 1-unit label in column j, payment methods as rows. */
 function readTransposed(page: Page, headerRow: El, product: ProductIdentity): TierRow | null {
-  const head = cellsOf(page, headerRow);
-  if (head.length < 3 || head.length > 12) return null;
+  const following = nextElement(headerRow) ?? (headerRow.name === 'tr' && page.parentOf(headerRow)?.name === 'thead' ? nextElement(page.parentOf(headerRow)!) : null);
+  if (!following || !page.mayHoldMoney(following, SKIP)) return null;
+  let width = 0;
+  for (const c of headerRow.children) if (isElement(c) && ++width > 12) return null;
+  if (width < 3) return null;
+  const head = cellsOf(page, headerRow, 12);
+  if (!head || head.length < 3) return null;
   const j = head.findIndex((c, i) => i > 0 && isOneUnitLabel(c.text));
   if (j < 0) return null;
   if (!head.some((c, i) => i > 0 && i !== j && isQtyLabel(c.text) && !isOneUnitLabel(c.text))) return null;
-  // Following rows of the same table / container.
-  const rows: El[] = [];
-  if (headerRow.name.toLowerCase() === 'tr') {
-    let table: El | null = isElement(headerRow.parent) ? headerRow.parent : null;
-    for (let i = 0; table && i < 3 && table.name.toLowerCase() !== 'table'; i++) table = isElement(table.parent) ? table.parent : null;
-    const from = page.order.get(headerRow) ?? 0;
-    if (table) for (const e of page.elements.slice(from + 1)) {
-      if (!page.contains(table, e)) break;
-      if (e.name.toLowerCase() === 'tr') rows.push(e);
-    }
-  } else {
-    const sibs = page.childElements(headerRow.parent ?? headerRow);
-    rows.push(...sibs.slice(sibs.indexOf(headerRow) + 1));
-  }
   const entries: { label: string; price: number }[] = [];
-  for (const r of rows.slice(0, 12)) {
-    if (page.has(r, SKIP)) continue;
-    const cells = cellsOf(page, r);
-    if (cells.length !== head.length) continue;
+  for (const r of rowsAfter(page, headerRow)) {
+    if (page.has(r, SKIP) || page.textLength(r, CELL_SKIP) > MAX_ROW_CHARS * 2) continue;
+    const cells = cellsOf(page, r, 12);
+    if (!cells || cells.length !== head.length) continue;
     if (NOT_A_PRICE_COLUMN_RE.test(cells[0].text)) continue;
     const price = amountIn(cells[j].text, product);
     if (price !== null) entries.push({ label: cells[0].text, price });
@@ -160,54 +190,78 @@ function readTransposed(page: Page, headerRow: El, product: ProductIdentity): Ti
   return { row: headerRow, label: head[j].text, price: best.price, parts: best.parts };
 }
 
-/** A list item or line such as "1 - 19: $92.30 (check) / $95.99 (card)" without cells. */
-function readLine(page: Page, el: El, product: ProductIdentity): TierRow | null {
-  // Only leaf-like lines: an element whose children are all inline.
-  if (page.childElements(el).some((c) => !/^(?:span|b|strong|em|i|small|sup|sub|s|del|a|label|abbr|font|mark|u)$/i.test(c.name))) return null;
-  const text = page.line(el, SKIP | F_STRUCK, 600);
-  if (text.length > 200) return null;
+const INLINE_LINE_TAGS = /^(?:span|b|strong|em|i|small|sup|sub|s|del|a|label|abbr|font|mark|u|br|bdi|data|time|ins)$/;
+/** A following quantity range on the same line: its amounts belong to another tier. */
+const NEXT_TIER_RE = /(?:^|[\s|,;/])\d[\d,]*\s*(?:\+|-\s*\d|to\s*\d|or more)/i;
+
+/** One text line such as "1 - 19: $92.30 (check) / $95.99 (card)". */
+function readTextLine(line: string, product: ProductIdentity): { label: string; price: number; parts: string[] } | null {
+  const text = line.replace(/\s+/g, ' ').trim();
+  if (!text || text.length > 200) return null;
   const m = findMoney(text);
   if (!m.length) return null;
-  const label = text.slice(0, m[0].index).replace(/[:\-\s]+$/, '');
+  const label = text.slice(0, m[0].index).replace(/[:\-\u2013\u2014|.\s]+$/, '').replace(/\s*(?:@|at|for|price|each|ea\.?)\s*$/i, '').trim();
   if (!isOneUnitLabel(label)) return null;
   const entries: { label: string; price: number }[] = [];
   for (let i = 0; i < m.length; i++) {
     const x = m[i];
-    // Stop at the next quantity range: its amounts belong to another tier.
-    if (i > 0 && /(?:^|\s)\d[\d,]*\s*(?:\+|-\s*\d|to\s*\d)/.test(text.slice(m[i - 1].index + m[i - 1].length, x.index))) break;
+    if (i > 0 && NEXT_TIER_RE.test(text.slice(m[i - 1].index + m[i - 1].length, x.index))) break;
     const after = text.slice(x.index + x.length, x.index + x.length + 30);
-    const lbl = after.replace(/^[\s(]*/, '').split(/[)$/|]/)[0].trim();
+    const lbl = after.replace(/^[\s(]*(?:with|by|via|paying|pay)?\s*/i, '').split(/[)$/|,;]/)[0].trim();
     if (NOT_A_PRICE_COLUMN_RE.test(lbl)) continue;
-    if (product.weightOz !== 1 && /^(?:\/|per)\s*oz/i.test(lbl)) continue;
+    if (product.weightOz !== 1 && /^(?:\/|per)\s*(?:troy\s*)?(?:oz|ounce)/i.test(after.trim())) continue;
     entries.push({ label: lbl, price: x.value });
   }
   const best = pickLowest(entries);
   if (!best) return null;
-  return { row: el, label, price: best.price, parts: best.parts };
+  return { label, price: best.price, parts: best.parts };
 }
+
+/** Lines of an element holding only inline markup ("<li>1-19: <b>$92.30</b> check</li>", "<pre>", "<p>..<br>..</p>"). */
+function readLines(page: Page, el: El, product: ProductIdentity): TierRow | null {
+  if (!page.mayHoldMoney(el, SKIP)) return null;
+  for (const c of el.children) if (isElement(c) && !INLINE_LINE_TAGS.test(c.name)) return null;
+  const text = page.text(el, CELL_SKIP, MAX_LINE_ELEMENT_CHARS);
+  for (const line of text.split('\n')) {
+    const found = readTextLine(line, product);
+    if (found) return { row: el, ...found };
+  }
+  return null;
+}
+
+const ROW_CANDIDATE_SKIP = new Set(['html', 'body', 'head', 'table', 'thead', 'tbody', 'tfoot', 'ul', 'ol', 'select', 'option', 'script', 'style']);
 
 export function pricingTableEvidence(page: Page, product: ProductIdentity): PriceEvidence | null {
   const found: TierRow[] = [];
-  for (const el of page.elements) {
+  const els = page.elements;
+  for (let i = 0; i < els.length && found.length < 20; i++) {
+    const el = els[i];
     if (page.has(el, SKIP)) continue;
-    const kids = el.children?.length ?? 0;
-    if (kids === 0) continue;
-    const name = el.name.toLowerCase();
-    if (name === 'html' || name === 'body' || name === 'head') continue;
-    const row = readRow(page, el, product) ?? readTransposed(page, el, product);
-    if (row) {
-      found.push(row);
-      continue;
+    if (!el.children.length || ROW_CANDIDATE_SKIP.has(el.name)) continue;
+    const len = page.textLength(el, CELL_SKIP);
+    if (len === 0) continue;
+    if (len <= MAX_ROW_CHARS) {
+      const row = readRow(page, el, product) ?? readTransposed(page, el, product);
+      if (row) {
+        found.push(row);
+        continue;
+      }
+    } else if (len <= MAX_ROW_CHARS * 4) {
+      const t = readTransposed(page, el, product);
+      if (t) {
+        found.push(t);
+        continue;
+      }
     }
-    if ((name === 'li' || name === 'p' || name === 'div' || name === 'dd') && page.childElements(el).length <= 6) {
-      const line = readLine(page, el, product);
+    if (len <= MAX_LINE_ELEMENT_CHARS) {
+      const line = readLines(page, el, product);
       if (line && !found.some((f) => page.contains(f.row, el) || page.contains(el, f.row))) found.push(line);
     }
-    if (found.length >= 20) break;
   }
   if (!found.length) return null;
   // Prefer the product area's table; otherwise the first in the page.
-  const inArea = page.area ? found.filter((f) => page.contains(page.area!, f.row)) : [];
+  const area = page.area;
+  const inArea = area ? found.filter((f) => page.contains(area, f.row)) : [];
   const pick = (inArea.length ? inArea : found)[0];
   const others = new Set(found.map((f) => f.price));
   const note = others.size > 1 ? `; ${others.size} different 1-unit rows on the page, the first in the product area was used` : '';

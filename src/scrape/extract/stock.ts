@@ -4,10 +4,10 @@
  * variant pickers). Phrases count only on short lines (labels, badges, buttons), not inside
  * descriptions ("this coin often sells out; click notify me when available" is not a verdict).
  */
-import { F_CHOICE, F_HIDDEN, F_NOTEXT, F_REVIEW, F_TRAP, type El, type Page } from './dom.js';
+import { F_NOT_CONTENT, F_NOTEXT, type El, type Page } from './dom.js';
 import type { Availability } from './evidence.js';
 
-const SKIP = F_TRAP | F_HIDDEN | F_REVIEW | F_CHOICE | F_NOTEXT;
+const SKIP = F_NOT_CONTENT;
 const MAX_LINE = 100;
 
 export const OUT_OF_STOCK_RE =

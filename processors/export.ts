@@ -1,0 +1,26 @@
+import type { Processor } from 'bullmq';
+import type { ExportJobData } from '../queues/publish-jobs.js';
+
+export interface ExportProcessorDeps {
+  /** Builds this poller's tree from the database and publishes it on its branch. */
+  publish: (pollerId: string) => Promise<{ committed: boolean; sha: string | null; files: number; ms: number }>;
+  /** Asks for a merge once a branch moved. */
+  afterPublish: (pollerId: string) => Promise<void>;
+}
+
+export interface ExportJobResult {
+  committed: boolean;
+  sha: string | null;
+  files: number;
+  ms: number;
+}
+
+/** Thin adapter: export and publish, then ask for a merge when the branch moved. */
+export function createExportProcessor(deps: ExportProcessorDeps): Processor<ExportJobData, ExportJobResult> {
+  return async (job) => {
+    const result = await deps.publish(job.data.pollerId);
+    await job.updateProgress(100);
+    if (result.committed) await deps.afterPublish(job.data.pollerId);
+    return result;
+  };
+}

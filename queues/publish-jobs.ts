@@ -1,0 +1,53 @@
+import type { JobsOptions, Queue } from 'bullmq';
+
+export interface ExportJobData {
+  pollerId: string;
+  /** What asked: `rows` (a written row), `schedule` (the safety net), `manual`. */
+  cause: 'rows' | 'schedule' | 'manual';
+}
+
+export interface MergeJobData {
+  cause: 'export' | 'schedule' | 'manual';
+  /** The branch whose export asked for this merge, if any. */
+  after?: string;
+}
+
+const history: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
+  removeOnComplete: { age: 24 * 3600, count: 500 },
+  removeOnFail: { age: 7 * 24 * 3600, count: 500 },
+};
+
+/**
+ * Throttled fan-in: the first request of a quiet period creates an export due in `minIntervalMs`;
+ * requests until then are absorbed (the export reads the database when it runs, so it carries their rows).
+ * The deduplication key lives exactly as long as the delay, so a row written while an export is running
+ * schedules the next one: steady arrivals publish every `minIntervalMs`, and the last row of a burst is never stranded.
+ */
+export async function requestExport(queue: Queue<ExportJobData>, pollerId: string, minIntervalMs: number, cause: ExportJobData['cause'] = 'rows'): Promise<void> {
+  const window = Math.max(1, minIntervalMs);
+  await queue.add(
+    'export',
+    { pollerId, cause },
+    { delay: minIntervalMs, deduplication: { id: `export.${pollerId}`, ttl: window }, attempts: 5, backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 }, ...history },
+  );
+}
+
+/** A merge soon after an export; exports of several pollers within `delayMs` share one merge. */
+export async function requestMerge(queue: Queue<MergeJobData>, delayMs: number, data: MergeJobData): Promise<void> {
+  await queue.add('merge', data, {
+    delay: delayMs,
+    deduplication: { id: 'merge', ttl: Math.max(1, delayMs) },
+    attempts: 5,
+    backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 },
+    ...history,
+  });
+}
+
+/** Safety-net schedulers: an export of this poller every `exportEveryMs`, a merge every `mergeEveryMs`. */
+export async function upsertExportScheduler(queue: Queue<ExportJobData>, pollerId: string, everyMs: number): Promise<void> {
+  await queue.upsertJobScheduler(`${pollerId}:export`, { every: everyMs }, { name: 'export', data: { pollerId, cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
+}
+
+export async function upsertMergeScheduler(queue: Queue<MergeJobData>, everyMs: number): Promise<void> {
+  await queue.upsertJobScheduler('merge', { every: everyMs }, { name: 'merge', data: { cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
+}

@@ -1,0 +1,103 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Catalogue } from '../catalogue/load.js';
+import { createRedisConnection } from '../../queues/connection.js';
+import { enqueueScrapesNow, waitForJobs } from '../../queues/scrape-now.js';
+import { deleteKeys } from '../redis/delete-keys.js';
+import { peakRssOfPid, round } from './stats.js';
+
+const POLLER_BIN = fileURLToPath(new URL('../../../bin/poller.js', import.meta.url));
+
+export interface ScaleOutOptions {
+  redisUrl: string;
+  prefix: string;
+  /** Catalogue pointed at a zero-latency fleet, and the file it was written to. */
+  catalogue: Catalogue;
+  cataloguePath: string;
+  workdir: string;
+  /** Worker process counts measured. Default [1, 2, 4]. */
+  processes?: number[];
+  /** Jobs per measurement (whole catalogue rounds). Default 1000. */
+  jobs?: number;
+  /** Jobs at once per vendor queue in each process. Default 4. */
+  concurrency?: number;
+  progress?: (line: string) => void;
+}
+
+export interface ScaleOutFigure {
+  processes: number;
+  jobs: number;
+  jobsPerSec: number;
+  /** Throughput relative to one process. */
+  speedup: number;
+  workerPeakRssMb: number[];
+}
+
+/** Starts one `poller worker` process and resolves once its workers listen. */
+async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [POLLER_BIN, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let err = '';
+  await new Promise<void>((resolve, reject) => {
+    child.stderr!.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      if (err.includes('scrape workers started')) resolve();
+    });
+    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${err.slice(-2000)}`)));
+  });
+  return child;
+}
+
+/** Scrape throughput with 1, 2 and 4 worker processes against one Redis and one database file. */
+export async function measureScaleOut(options: ScaleOutOptions): Promise<ScaleOutFigure[]> {
+  const processes = options.processes ?? [1, 2, 4];
+  const jobsWanted = options.jobs ?? 1000;
+  const say = options.progress ?? (() => undefined);
+  const vendorsPath = join(options.workdir, 'scale-vendors.json');
+  await writeFile(vendorsPath, JSON.stringify({ defaults: { concurrency: options.concurrency ?? 4, rateLimit: null } }));
+  const rounds = Math.max(1, Math.round(jobsWanted / options.catalogue.targets.length));
+  const figures: ScaleOutFigure[] = [];
+  const control = createRedisConnection(options.redisUrl, { blocking: false });
+  try {
+    for (const n of processes) {
+      const prefix = `${options.prefix}-p${n}`;
+      const env = {
+        ...process.env,
+        POLLER_ID: 'api1',
+        REDIS_URL: options.redisUrl,
+        REDIS_PREFIX: prefix,
+        CATALOGUE_PATH: options.cataloguePath,
+        CATALOGUE_WATCH_MS: '0',
+        VENDORS_PATH: vendorsPath,
+        TURSO_DATABASE_URL: `file:${join(options.workdir, `scale-${n}.db`)}`,
+        RECOVERY_LOG_DIR: join(options.workdir, `scale-${n}-log`),
+        LOG_LEVEL: 'info',
+      };
+      const children = await Promise.all(Array.from({ length: n }, () => startWorker(env)));
+      try {
+        const started = Date.now();
+        const ids = new Map<string, string[]>();
+        for (let r = 0; r < rounds; r++) {
+          const batch = await enqueueScrapesNow(options.catalogue.targets, { connection: control, prefix, pollerId: 'api1', policy: { attempts: 1, backoffMs: 1000 }, batchId: `scale${n}r${r}` });
+          for (const [q, list] of batch) ids.set(q, [...(ids.get(q) ?? []), ...list]);
+        }
+        const jobs = rounds * options.catalogue.targets.length;
+        const settled = await waitForJobs(ids, { connection: control, prefix, timeoutMs: 20 * 60_000, pollMs: 250 });
+        const jobsPerSec = round((jobs * 1000) / (settled.lastFinishedOn - started), 1);
+        const workerPeakRssMb = (await Promise.all(children.map((c) => peakRssOfPid(c.pid!)))).filter((x): x is number => x !== null);
+        figures.push({ processes: n, jobs, jobsPerSec, speedup: round(jobsPerSec / (figures[0]?.jobsPerSec ?? jobsPerSec), 2), workerPeakRssMb });
+        say(`  ${n} worker process${n > 1 ? 'es' : ''}: ${jobsPerSec} jobs/s (${figures.at(-1)!.speedup}x)`);
+      } finally {
+        await Promise.all(children.map((c) => new Promise((resolve) => {
+          c.once('exit', resolve);
+          c.kill('SIGTERM');
+        })));
+        await deleteKeys(control, `${prefix}:*`);
+      }
+    }
+  } finally {
+    control.disconnect();
+  }
+  return figures;
+}

@@ -1,0 +1,78 @@
+import type { Client } from '@libsql/client';
+import { readChangedDates, readDailyAggregates, readMaxId, readNewestWindow, readRowKey, type ExportScope } from './export-queries.js';
+import { EXPORT_STATE_VERSION, type ExportState } from './export-state.js';
+import { addDays, utcDate } from './rules.js';
+
+export interface RefreshDailyOptions {
+  client: Client;
+  scope: ExportScope;
+  /** The previous export's state, or null for a full rebuild. */
+  previous: ExportState | null;
+  /** Wall clock: only dates from `retentionDays` before it are kept. */
+  now: Date;
+  retentionDays: number;
+}
+
+export interface RefreshDailyResult {
+  state: ExportState;
+  /** True when every date was read again (no usable previous state). */
+  full: boolean;
+  datesRecomputed: string[];
+  /** Result rows read from the database (groups, not raw rows). */
+  rowsRead: number;
+}
+
+/**
+ * Brings the per-day aggregates up to date: dates that got new rows since the previous export are read
+ * again in full (one GROUP BY per date), closed dates come from the previous state. A full rebuild reads
+ * every date of the retention period the same way, so both paths give the same aggregates.
+ */
+export async function refreshDailyAggregates(options: RefreshDailyOptions): Promise<RefreshDailyResult> {
+  const { client, scope, previous, now, retentionDays } = options;
+  const { maxId, key } = await readMaxId(client);
+  const firstDate = addDays(utcDate(now.getTime()), -retentionDays);
+  let rowsRead = 1;
+
+  const usable = previous !== null && await isUsable(client, previous, scope, maxId);
+  let dates: string[];
+  const days: ExportState['days'] = {};
+  if (usable) {
+    for (const [date, coins] of Object.entries(previous!.days)) if (date >= firstDate) days[date] = coins;
+    dates = maxId > previous!.maxId ? await readChangedDates(client, scope, previous!.maxId, maxId) : [];
+    rowsRead += dates.length + 1;
+  } else {
+    const newest = maxId > 0 ? await readNewestWindow(client, scope, maxId) : null;
+    const lastDate = newest && newest.slice(0, 10) > utcDate(now.getTime()) ? newest.slice(0, 10) : utcDate(now.getTime());
+    dates = newest ? dateRange(firstDate, lastDate) : [];
+    rowsRead += 1;
+  }
+  dates = dates.filter((d) => d >= firstDate);
+
+  for (const date of dates) {
+    const byCoin = await readDailyAggregates(client, scope, date, maxId);
+    delete days[date];
+    if (byCoin.size === 0) continue;
+    days[date] = Object.fromEntries([...byCoin.entries()].sort(([a], [b]) => (a < b ? -1 : 1)));
+    for (const list of byCoin.values()) rowsRead += list.length;
+  }
+  return {
+    state: { version: EXPORT_STATE_VERSION, scope, maxId, maxIdKey: key, days },
+    full: !usable,
+    datesRecomputed: dates,
+    rowsRead,
+  };
+}
+
+/** A previous state can be extended when it is ours, of this scope, and of this database (its last row is still there). */
+async function isUsable(client: Client, previous: ExportState, scope: ExportScope, maxId: number): Promise<boolean> {
+  if (previous.version !== EXPORT_STATE_VERSION || previous.scope !== scope) return false;
+  if (previous.maxId <= 0 || previous.maxId > maxId) return false;
+  return (await readRowKey(client, previous.maxId)) === previous.maxIdKey;
+}
+
+/** Every date from `first` to `last`, inclusive. */
+function dateRange(first: string, last: string): string[] {
+  const out: string[] = [];
+  for (let d = first; d <= last; d = addDays(d, 1)) out.push(d);
+  return out;
+}

@@ -1,0 +1,168 @@
+import type { Client, Row } from '@libsql/client';
+import type { DailyVendorAggregate, InStockPrice, Observation, WindowPrice } from './model.js';
+
+/**
+ * The exporter's reads. Every query is bounded by `id <= maxId`, so one export sees one consistent set
+ * of rows even while pollers keep writing, and the next export knows exactly what is new (`id > maxId`).
+ * Aggregation happens in SQL: an export holds per-day and per-window groups, never raw rows.
+ */
+
+/** Rows that may publish a price: read successfully, priced. Rejected and failed rows never publish. */
+const SUCCESSFUL = "is_failed = 0 AND outcome IN ('ok', 'out_of_stock') AND price IS NOT NULL";
+/** An in-stock successful row (a null in_stock on an `ok` row counts as in stock). */
+const IN_STOCK = "(outcome = 'ok' AND COALESCE(in_stock, 1) <> 0)";
+const CENTS = 'CAST(ROUND(price * 100) AS INTEGER)';
+
+/** Which rows an export covers: one poller's, or all (null). */
+export type ExportScope = string | null;
+
+function scopeFilter(scope: ExportScope): { sql: string; args: string[] } {
+  return scope === null ? { sql: '', args: [] } : { sql: ' AND poller_id = ?', args: [scope] };
+}
+
+/** The newest row id: the export's consistent view is `id <= maxId`. 0 for an empty table. */
+export async function readMaxId(client: Client): Promise<{ maxId: number; key: string | null }> {
+  const res = await client.execute('SELECT id, idem_key FROM price_snapshots ORDER BY id DESC LIMIT 1');
+  const row = res.rows[0];
+  return row ? { maxId: Number(row.id), key: row.idem_key === null ? null : String(row.idem_key) } : { maxId: 0, key: null };
+}
+
+/** The idempotency key of one row id (null when the row is gone): detects a replaced database. */
+export async function readRowKey(client: Client, id: number): Promise<string | null> {
+  const res = await client.execute({ sql: 'SELECT idem_key FROM price_snapshots WHERE id = ?', args: [id] });
+  const row = res.rows[0];
+  return row && row.idem_key !== null ? String(row.idem_key) : null;
+}
+
+/** Dates (of window_start) of rows added after `sinceId`, up to `maxId`. A primary-key range scan. */
+export async function readChangedDates(client: Client, scope: ExportScope, sinceId: number, maxId: number): Promise<string[]> {
+  const s = scopeFilter(scope);
+  const res = await client.execute({
+    sql: `SELECT DISTINCT substr(window_start, 1, 10) AS date FROM price_snapshots WHERE id > ? AND id <= ?${s.sql}`,
+    args: [sinceId, maxId, ...s.args],
+  });
+  return res.rows.map((r) => String(r.date)).sort();
+}
+
+/** The newest window_start of the scope (any outcome), for the range of dates a full rebuild visits. */
+export async function readNewestWindow(client: Client, scope: ExportScope, maxId: number): Promise<string | null> {
+  const s = scopeFilter(scope);
+  const res = await client.execute({
+    sql: `SELECT MAX(window_start) AS w FROM price_snapshots WHERE id <= ?${s.sql}`,
+    args: [maxId, ...s.args],
+  });
+  const w = res.rows[0]?.w;
+  return w === null || w === undefined ? null : String(w);
+}
+
+/** Per coin and vendor, the successful rows of one UTC date summed, with the newest row and newest in-stock row. */
+export async function readDailyAggregates(client: Client, scope: ExportScope, date: string, maxId: number): Promise<Map<string, DailyVendorAggregate[]>> {
+  const s = scopeFilter(scope);
+  // Two newest-row picks in one scan: MAX over "scraped_at|..." text (ISO times sort as text).
+  const res = await client.execute({
+    sql: `SELECT coin_slug, vendor, COUNT(*) AS n,
+        SUM(${IN_STOCK}) AS in_n,
+        SUM(CASE WHEN ${IN_STOCK} THEN ${CENTS} ELSE 0 END) AS in_sum,
+        SUM(CASE WHEN ${IN_STOCK} THEN 0 ELSE ${CENTS} END) AS out_sum,
+        MAX(scraped_at || '|' || window_start || '|' || ${CENTS} || '|' || ${IN_STOCK} || '|' || COALESCE(confidence, '') || '|' || source) AS last_row,
+        MAX(CASE WHEN ${IN_STOCK} THEN scraped_at || '|' || ${CENTS} END) AS last_in_stock
+      FROM price_snapshots
+      WHERE window_start >= ? AND window_start < ? AND id <= ? AND ${SUCCESSFUL}${s.sql}
+      GROUP BY coin_slug, vendor`,
+    args: [`${date}T00:00:00Z`, `${date}T24:00:00Z`, maxId, ...s.args],
+  });
+  const byCoin = new Map<string, DailyVendorAggregate[]>();
+  for (const r of res.rows) {
+    const coin = String(r.coin_slug);
+    let list = byCoin.get(coin);
+    if (!list) byCoin.set(coin, (list = []));
+    list.push(dailyAggregateFromRow(r));
+  }
+  for (const list of byCoin.values()) list.sort((a, b) => (a.vendor < b.vendor ? -1 : 1));
+  return byCoin;
+}
+
+function dailyAggregateFromRow(r: Row): DailyVendorAggregate {
+  return {
+    vendor: String(r.vendor),
+    rows: Number(r.n),
+    inStockRows: Number(r.in_n),
+    inStockSumCents: Number(r.in_sum),
+    outOfStockSumCents: Number(r.out_sum),
+    last: parseLastRow(String(r.last_row)),
+    lastInStock: r.last_in_stock === null ? null : parseInStock(String(r.last_in_stock)),
+  };
+}
+
+function parseLastRow(text: string): Observation {
+  const [scrapedAt, window, cents, inStock, confidence, ...source] = text.split('|');
+  return {
+    scrapedAt,
+    window,
+    priceCents: Number(cents),
+    inStock: inStock === '1',
+    confidence: confidence === '' ? null : Math.round(Number(confidence)),
+    source: source.join('|'),
+  };
+}
+
+function parseInStock(text: string): InStockPrice {
+  const [scrapedAt, cents] = text.split('|');
+  return { scrapedAt, priceCents: Number(cents) };
+}
+
+/** Per coin, the newest in-stock price of each vendor in each window from `firstWindow` to `lastWindow`. */
+export async function readWindowPrices(client: Client, scope: ExportScope, firstWindow: string, lastWindow: string, maxId: number): Promise<Map<string, WindowPrice[]>> {
+  const s = scopeFilter(scope);
+  // One max() aggregate: SQLite then takes the bare `price` from the row holding it.
+  const res = await client.execute({
+    sql: `SELECT coin_slug, window_start, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents
+      FROM price_snapshots
+      WHERE window_start >= ? AND window_start <= ? AND id <= ? AND ${SUCCESSFUL} AND ${IN_STOCK}${s.sql}
+      GROUP BY coin_slug, window_start, vendor`,
+    args: [firstWindow, lastWindow, maxId, ...s.args],
+  });
+  const byCoin = new Map<string, WindowPrice[]>();
+  for (const r of res.rows) {
+    const coin = String(r.coin_slug);
+    let list = byCoin.get(coin);
+    if (!list) byCoin.set(coin, (list = []));
+    list.push({ window: String(r.window_start), vendor: String(r.vendor), priceCents: Number(r.cents) });
+  }
+  return byCoin;
+}
+
+/** One row of the snapshot: a coin, vendor and window with the pollers' rows merged. */
+export interface SnapshotWindow {
+  window: string;
+  coin: string;
+  vendor: string;
+  priceCents: number;
+  inStock: boolean;
+  confidence: number | null;
+  source: string;
+  /** Successful rows merged into this one. */
+  samples: number;
+}
+
+/** Per coin, vendor and window of one UTC date: the newest successful row, and how many there were. */
+export async function readSnapshotWindows(client: Client, scope: ExportScope, date: string, maxId: number): Promise<SnapshotWindow[]> {
+  const s = scopeFilter(scope);
+  const res = await client.execute({
+    sql: `SELECT window_start, coin_slug, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents, ${IN_STOCK} AS in_stock, confidence, source, COUNT(*) AS samples
+      FROM price_snapshots
+      WHERE window_start >= ? AND window_start < ? AND id <= ? AND ${SUCCESSFUL}${s.sql}
+      GROUP BY window_start, coin_slug, vendor`,
+    args: [`${date}T00:00:00Z`, `${date}T24:00:00Z`, maxId, ...s.args],
+  });
+  return res.rows.map((r) => ({
+    window: String(r.window_start),
+    coin: String(r.coin_slug),
+    vendor: String(r.vendor),
+    priceCents: Number(r.cents),
+    inStock: Number(r.in_stock) === 1,
+    confidence: r.confidence === null ? null : Math.round(Number(r.confidence)),
+    source: String(r.source),
+    samples: Number(r.samples),
+  }));
+}

@@ -1,0 +1,107 @@
+import type { Client } from '@libsql/client';
+import type { Catalogue } from '../catalogue/load.js';
+import { assembleTree, newestObservation } from './assemble-tree.js';
+import { refreshDailyAggregates } from './daily-cache.js';
+import { ensureExportSchema } from './export-schema.js';
+import { readWindowPrices } from './export-queries.js';
+import type { ExportState, ExportStateStore } from './export-state.js';
+import type { WindowPrice } from './model.js';
+import { renderPublishedFiles } from './render-files.js';
+import { DEFAULT_PUBLISH_RULES, firstWindowInRange, type PublishRules } from './rules.js';
+import { writeTree } from './write-tree.js';
+
+export interface ExportTreeOptions {
+  client: Client;
+  /** The catalogue: which slugs are configured, coins_meta and providers.json. */
+  catalogue: Pick<Catalogue, 'file'>;
+  /** Export only this poller's rows (its branch `apiN`); null exports every poller's rows together. */
+  pollerId: string | null;
+  /** The `data/` folder of the published tree: files go to `outDir/api/...`, the contract's paths. */
+  outDir: string;
+  /** Wall clock, only for the retention horizon. Default: now. File contents depend on the data alone. */
+  now?: Date;
+  /** Where the per-day aggregates are kept between exports. Default none: every export is a full rebuild. */
+  state?: ExportStateStore | null;
+  /** Days of data kept in the files and the state. Default 30. */
+  retentionDays?: number;
+  /** Freshness, stale fills and the windows_24h span. Default DEFAULT_PUBLISH_RULES. */
+  rules?: PublishRules;
+}
+
+export interface ExportStats {
+  /** Files in the tree (written or already up to date). */
+  files: number;
+  /** Files whose bytes changed. */
+  filesWritten: number;
+  /** Coin folders removed (slug no longer configured and no data in retention). */
+  foldersRemoved: string[];
+  /** Result rows read from the database (aggregated groups, not raw rows). */
+  rowsRead: number;
+  /** Dates whose aggregates were read from the database this time. */
+  datesRecomputed: number;
+  /** True when there was no usable state (everything was read). */
+  full: boolean;
+  latestWindow: string | null;
+  generatedAt: string | null;
+  ms: number;
+}
+
+export interface BuiltExport {
+  /** Relative path under data/ -> checked, stable JSON text. */
+  files: Map<string, string>;
+  slugs: string[];
+  /** To save once the files are published (exportTree does). */
+  state: ExportState;
+  stats: Omit<ExportStats, 'filesWritten' | 'foldersRemoved' | 'ms'>;
+}
+
+/** Reads what changed since the previous export plus what the files need, and renders every checked file in memory. */
+export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>): Promise<BuiltExport> {
+  const { client, catalogue, pollerId, now = new Date(), state = null, retentionDays = 30, rules = DEFAULT_PUBLISH_RULES } = options;
+  await ensureExportSchema(client);
+  const previous = state ? await state.load() : null;
+  const refreshed = await refreshDailyAggregates({ client, scope: pollerId, previous, now, retentionDays });
+  const days = refreshed.state.days;
+
+  let rowsRead = refreshed.rowsRead;
+  let windowPrices = new Map<string, WindowPrice[]>();
+  const anchor = newestObservation(days).anchorWindow;
+  if (anchor !== null) {
+    windowPrices = await readWindowPrices(client, pollerId, firstWindowInRange(anchor, rules), anchor, refreshed.state.maxId);
+    for (const list of windowPrices.values()) rowsRead += list.length;
+  }
+  const tree = assembleTree({ catalogueCoins: catalogue.file.coins, days, windowPrices, rules });
+  const files = renderPublishedFiles(tree.files);
+  return {
+    files,
+    slugs: tree.slugs,
+    state: refreshed.state,
+    stats: {
+      files: files.size,
+      rowsRead,
+      datesRecomputed: refreshed.datesRecomputed.length,
+      full: refreshed.full,
+      latestWindow: tree.anchorWindow,
+      generatedAt: tree.generatedAt,
+    },
+  };
+}
+
+/**
+ * Exports the price files of `pollerId` (or all pollers) into `outDir` (the `data/` folder): builds
+ * and checks every file in memory first, so a file that would break the contract throws a ContractError
+ * and nothing is written; then writes only the files whose bytes changed, removes coin folders of slugs
+ * that left the manifest, and saves the state for the next incremental export.
+ */
+export async function exportTree(options: ExportTreeOptions): Promise<ExportStats> {
+  const started = performance.now();
+  const built = await buildExportTree(options);
+  const result = await writeTree(options.outDir, built.files, new Set(built.slugs));
+  if (options.state) await options.state.save(built.state);
+  return {
+    ...built.stats,
+    filesWritten: result.written.length,
+    foldersRemoved: result.removedFolders,
+    ms: Math.round(performance.now() - started),
+  };
+}

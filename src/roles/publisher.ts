@@ -1,0 +1,111 @@
+import { Queue, Worker, type Processor } from 'bullmq';
+import type { Logger } from 'pino';
+import type { Redis } from 'ioredis';
+import type { Config } from '../config/env.js';
+import { createRedisConnection } from '../../queues/connection.js';
+import { exportQueueName, MERGE_QUEUE_NAME } from '../../queues/names.js';
+import { requestMerge, upsertExportScheduler, upsertMergeScheduler, type ExportJobData, type MergeJobData } from '../../queues/publish-jobs.js';
+import { createExportProcessor, type ExportProcessorDeps } from '../../processors/export.js';
+import { createMergeProcessor, type MergeJobResult } from '../../processors/merge.js';
+
+/** How long after an export the merge waits, so that exports of several pollers share one merge. */
+export const MERGE_AFTER_EXPORT_MS = 2_000;
+
+export interface PublisherRole {
+  close(): Promise<void>;
+  /** Resolves when the worker takes jobs. */
+  ready(): Promise<void>;
+}
+
+interface QueueRoleOptions<D, R> {
+  config: Config;
+  logger: Logger;
+  redisUrl: string;
+  queueName: string;
+  processor: Processor<D, R>;
+  describe: (result: R) => Record<string, unknown>;
+}
+
+/** One worker, one job at a time: exports of a poller and merges must never overlap in one process. */
+function startQueueRole<D, R>(options: QueueRoleOptions<D, R>): PublisherRole {
+  const { config, logger } = options;
+  const connection = createRedisConnection(options.redisUrl, { connectionName: `${config.pollerId}:${options.queueName}` });
+  const worker = new Worker<D, R>(options.queueName, options.processor, {
+    connection,
+    prefix: config.redisPrefix,
+    concurrency: 1,
+    // Exports and merges take seconds; a long lock keeps a slow push from being taken twice.
+    lockDuration: Math.max(config.workerLockMs, 120_000),
+  });
+  worker.on('completed', (job, result) => logger.info({ job: job.id, ...options.describe(result) }, `${options.queueName} done`));
+  worker.on('failed', (job, err) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, `${options.queueName} failed`));
+  worker.on('error', (err) => logger.error({ err: err.message }, `${options.queueName} worker error`));
+  return {
+    ready: () => worker.waitUntilReady().then(() => undefined),
+    async close() {
+      await worker.close();
+      connection.disconnect();
+    },
+  };
+}
+
+/** The exporter: builds this poller's tree, publishes its branch, then asks for a merge. */
+export async function startExporterRole(options: {
+  config: Config;
+  logger: Logger;
+  redisUrl: string;
+  connection: Redis;
+  publish: ExportProcessorDeps['publish'];
+}): Promise<PublisherRole> {
+  const { config, logger, connection } = options;
+  const exportQueue = new Queue<ExportJobData>(exportQueueName(config.pollerId), { connection, prefix: config.redisPrefix });
+  const mergeQueue = new Queue<MergeJobData>(MERGE_QUEUE_NAME, { connection, prefix: config.redisPrefix });
+  await upsertExportScheduler(exportQueue, config.pollerId, config.exportEveryMs);
+  const role = startQueueRole({
+    config,
+    logger,
+    redisUrl: options.redisUrl,
+    queueName: exportQueueName(config.pollerId),
+    processor: createExportProcessor({
+      publish: options.publish,
+      afterPublish: (pollerId) => requestMerge(mergeQueue, MERGE_AFTER_EXPORT_MS, { cause: 'export', after: pollerId }),
+    }),
+    describe: (r) => ({ committed: r.committed, sha: r.sha, files: r.files, ms: r.ms }),
+  });
+  return {
+    ready: role.ready,
+    async close() {
+      await role.close();
+      await exportQueue.close();
+      await mergeQueue.close();
+    },
+  };
+}
+
+/** The merger: unions the poller branches into main, after exports and every MERGE_EVERY_MINUTES. */
+export async function startMergerRole(options: {
+  config: Config;
+  logger: Logger;
+  redisUrl: string;
+  connection: Redis;
+  merge: () => Promise<MergeJobResult>;
+}): Promise<PublisherRole> {
+  const { config, logger, connection } = options;
+  const mergeQueue = new Queue<MergeJobData>(MERGE_QUEUE_NAME, { connection, prefix: config.redisPrefix });
+  await upsertMergeScheduler(mergeQueue, config.mergeEveryMs);
+  const role = startQueueRole({
+    config,
+    logger,
+    redisUrl: options.redisUrl,
+    queueName: MERGE_QUEUE_NAME,
+    processor: createMergeProcessor(options.merge),
+    describe: (r) => ({ committed: r.committed, sha: r.sha, used: r.used, skipped: r.skipped, ms: r.ms }),
+  });
+  return {
+    ready: role.ready,
+    async close() {
+      await role.close();
+      await mergeQueue.close();
+    },
+  };
+}
