@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -8,8 +9,10 @@ import { fetchBranches, publishTree, pushMain, PublishError, type FetchedBranch 
 import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.js';
 import { tempDir } from './support/temp.js';
 
+const execFileAsync = promisify(execFile);
 const TOKEN = 'ghs_TestToken0123456789abcdefSECRET';
 const TOKEN_HEADER = Buffer.from(`x-access-token:${TOKEN}`).toString('base64');
+const WRONG_TOKEN = 'ghs_WrongToken9876543210zyxwvu';
 
 function git(gitDir: string, ...args: string[]): string {
   return execFileSync('git', [`--git-dir=${gitDir}`, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
@@ -82,9 +85,31 @@ describe('publishing over HTTP with a token', () => {
     expect(again).toMatchObject({ committed: false, pushed: false });
   });
 
+  it('puts the token on no command line (which `ps` shows)', async () => {
+    const shim = join(tmp.path, 'shim');
+    const argvLog = join(tmp.path, 'argv.log');
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    await mkdir(shim, { recursive: true });
+    await writeFile(join(shim, 'git'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${realGit}' "$@"\n`, { mode: 0o755 });
+    const path = process.env.PATH;
+    process.env.PATH = `${shim}:${path}`;
+    try {
+      await writeFile(join(tree, 'data', 'coin-1.json'), '{"coin":1,"argv":true}\n');
+      const result = await publishTree({ remoteUrl, branch: 'api1', treeDir: tree, message: 'api1: argv check', token: TOKEN, workDir: workDir(), logger });
+      expect(result).toMatchObject({ committed: true, pushed: true });
+    } finally {
+      process.env.PATH = path;
+    }
+    const argv = await readFile(argvLog, 'utf8');
+    expect(argv).toMatch(/^.*\bpush --porcelain\b.*$/m);
+    expect(argv).toMatch(/ls-remote/);
+    expect(argv).not.toContain(TOKEN);
+    expect(argv).not.toContain(TOKEN_HEADER);
+  });
+
   it('fails without the token, or with a wrong one, with an error that names neither', async () => {
     await writeFile(join(tree, 'data', 'coin-0.json'), '{"coin":0,"changed":true}\n');
-    for (const token of [undefined, 'ghs_WrongToken9876543210zyxwvu']) {
+    for (const token of [undefined, WRONG_TOKEN]) {
       const err = await publishTree({ remoteUrl, branch: 'api1', treeDir: tree, message: 'api1: no token', token, workDir: workDir(), logger, retries: 1, backoffMs: 5 }).catch((e: Error) => e);
       expect(err).toBeInstanceOf(PublishError);
       expect(err.message).toMatch(/after 2 attempts/);
@@ -122,11 +147,12 @@ describe('publishing over HTTP with a token', () => {
       parent = ['-p', commit];
       execFileSync('git', [`--git-dir=${client}`, 'update-ref', `refs/heads/local${i}`, commit]);
     }
-    execFileSync('git', [`--git-dir=${client}`, 'fetch', '--quiet', remoteUrl, '+refs/heads/api1:refs/remotes/origin/api1'], { env });
+    // Async: the server runs in this process, so a synchronous client would block it.
+    await execFileAsync('git', [`--git-dir=${client}`, 'fetch', '--quiet', remoteUrl, '+refs/heads/api1:refs/remotes/origin/api1'], { env });
     expect(git(client, 'rev-parse', 'refs/remotes/origin/api1')).toBe(git(bare, 'rev-parse', 'refs/heads/api1'));
     expect(server.requests.some((r) => r.method === 'POST' && r.contentEncoding === 'gzip')).toBe(true);
     // A small postBuffer makes git stream the pack chunked, without a Content-Length.
-    execFileSync('git', [`--git-dir=${client}`, '-c', 'http.postBuffer=1024', 'push', '--quiet', remoteUrl, 'refs/heads/local59:refs/heads/client'], { env });
+    await execFileAsync('git', [`--git-dir=${client}`, '-c', 'http.postBuffer=1024', 'push', '--quiet', remoteUrl, 'refs/heads/local59:refs/heads/client'], { env });
     expect(git(bare, 'rev-list', '--count', 'refs/heads/client')).toBe('60');
     expect(server.requests.some((r) => r.method === 'POST' && r.url.endsWith('/git-receive-pack') && r.chunked)).toBe(true);
   });
@@ -146,8 +172,7 @@ describe('publishing over HTTP with a token', () => {
     }
     expect(haystacks.some(([name]) => name.endsWith(join('cache.git', 'config')))).toBe(true);
     for (const [name, text] of haystacks) {
-      expect(text.includes(TOKEN), name).toBe(false);
-      expect(text.includes(TOKEN_HEADER), name).toBe(false);
+      for (const secret of [TOKEN, TOKEN_HEADER, WRONG_TOKEN]) expect(text.includes(secret), name).toBe(false);
     }
     expect(await readFile(join(workDir(), 'cache.git', 'config'), 'utf8')).not.toMatch(/remote|extraheader|127\.0\.0\.1/i);
   });

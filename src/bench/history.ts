@@ -1,4 +1,4 @@
-import type { Client, InStatement, InValue } from '@libsql/client';
+import type { Client, InStatement } from '@libsql/client';
 import { runMigrations } from '../store/migrations.js';
 import { windowStart } from '../time/window.js';
 
@@ -17,7 +17,7 @@ export interface GenerateHistoryOptions {
   cadenceMinutes?: number;
   /** End of the history; no row is later. */
   now: Date;
-  /** Rows per write transaction. Default 500. */
+  /** Rows per write transaction (`client.batch(..., 'write')` of 500-row statements). Default 5000: on a 30-day table, 500 per transaction writes about 13,000 rows/s, 5000 about 25,000. */
   batchRows?: number;
   /** Seed of the price walk; the same seed gives the same rows. Default 1. */
   seed?: number;
@@ -31,9 +31,20 @@ export interface GenerateHistoryResult {
   ms: number;
 }
 
-const COLUMNS = '(scraped_at, window_start, coin_slug, vendor, price, source, confidence, is_failed, in_stock, poller_id, idem_key, outcome, reason, matched_by)';
-/** Rows per INSERT statement: multi-row VALUES are several times faster than one statement per row. */
-const ROWS_PER_STATEMENT = 50;
+const COLUMNS = ['scraped_at', 'window_start', 'coin_slug', 'vendor', 'price', 'source', 'confidence', 'is_failed', 'in_stock', 'poller_id', 'idem_key', 'outcome', 'reason', 'matched_by'];
+/**
+ * Rows travel as one JSON argument per statement: one small prepared statement per 500 rows. (A statement
+ * per row, or a VALUES list per statement, leaves a prepared statement per call whose native memory the
+ * garbage collector does not see: 3 GB of RSS over 1.4 million rows.)
+ */
+// `WHERE true` tells SQLite's parser that ON CONFLICT belongs to the INSERT, not to a join of the SELECT.
+const INSERT_JSON_ROWS = `INSERT INTO price_snapshots (${COLUMNS.join(', ')})
+  SELECT ${COLUMNS.map((_, i) => `value ->> ${i}`).join(', ')} FROM json_each(?) WHERE true
+  ON CONFLICT (idem_key) DO NOTHING`;
+const ROWS_PER_STATEMENT = 500;
+
+/** One row's column values, in COLUMNS order. */
+type RowCells = Array<string | number | null>;
 
 /**
  * Inserts realistic rows into `price_snapshots` (migrating first): per target a price around a coin
@@ -44,26 +55,20 @@ const ROWS_PER_STATEMENT = 50;
  */
 export async function generateHistory(client: Client, options: GenerateHistoryOptions): Promise<GenerateHistoryResult> {
   const started = performance.now();
-  const { days, targets, pollers, cadenceMinutes = 15, now, batchRows = 500, seed = 1 } = options;
+  const { days, targets, pollers, cadenceMinutes = 15, now, batchRows = 5000, seed = 1 } = options;
   await runMigrations(client);
-  // The inserts touch every target's pages of each index: a bigger page cache keeps them in memory (local files only).
-  await client.execute('PRAGMA cache_size = -131072').catch(() => undefined);
   const cadenceMs = cadenceMinutes * 60_000;
   const end = now.getTime();
   const firstSlot = Math.floor((end - days * 86_400_000) / cadenceMs) * cadenceMs;
 
   let inserted = 0;
   let generated = 0;
-  let pending: InValue[][] = [];
+  let pending: RowCells[] = [];
   const flush = async () => {
     if (!pending.length) return;
     const statements: InStatement[] = [];
     for (let i = 0; i < pending.length; i += ROWS_PER_STATEMENT) {
-      const part = pending.slice(i, i + ROWS_PER_STATEMENT);
-      statements.push({
-        sql: `INSERT INTO price_snapshots ${COLUMNS} VALUES ${part.map(() => '(?,?,?,?,?,?,?,?,?,?,?,?,?,?)').join(',')} ON CONFLICT (idem_key) DO NOTHING`,
-        args: part.flat(),
-      });
+      statements.push({ sql: INSERT_JSON_ROWS, args: [JSON.stringify(pending.slice(i, i + ROWS_PER_STATEMENT))] });
     }
     const results = await client.batch(statements, 'write');
     inserted += results.reduce((n, r) => n + r.rowsAffected, 0);
@@ -88,8 +93,8 @@ export async function generateHistory(client: Client, options: GenerateHistoryOp
   return { inserted, generated, ms: Math.round(performance.now() - started) };
 }
 
-/** One row's column values, in COLUMNS order. */
-function historyRow(target: HistoryTarget, pollerId: string, slot: number, at: number, seed: number): InValue[] {
+/** A generated row. */
+function historyRow(target: HistoryTarget, pollerId: string, slot: number, at: number, seed: number): RowCells {
   const { coin, vendor } = target;
   const day = Math.floor(at / 86_400_000);
   const key = `${pollerId}/bench:${coin}:${vendor}:${slot}`;

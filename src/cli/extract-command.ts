@@ -1,10 +1,10 @@
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { loadCatalogue } from '../catalogue/load.js';
 import { METALS, type Metal, type ProductIdentity } from '../catalogue/target.js';
 import { loadVendorDirectory } from '../config/vendors.js';
-import { extractPrice } from '../scrape/extract/extract.js';
-import { fetchPage } from '../scrape/fetch/http-fetch.js';
-import { checkPriceRange } from '../scrape/sanity.js';
+import { extractPrice, MAX_HTML_CHARS } from '../scrape/extract/extract.js';
+import type { ExtractResult } from '../scrape/extract/types.js';
+import { fetchPage, isFetchError } from '../scrape/fetch/http-fetch.js';
 import { UsageError } from './errors.js';
 
 export interface ExtractArgs {
@@ -18,7 +18,11 @@ export interface ExtractArgs {
   weight?: string;
 }
 
-/** `poller extract`: one JSON object on stdout with price, stock, outcome, rule and reason; exit 0 whatever the page. */
+/**
+ * `poller extract`: exactly one JSON object on stdout, {price, inStock, outcome, matchedBy, reason},
+ * and exit 0 whatever the page turns out to be (garbage, empty, 10 MB, a challenge page). Only
+ * what a person must fix is an error: bad arguments, an unreadable file, an unreachable URL.
+ */
 export async function extractCommand(args: ExtractArgs): Promise<number> {
   if (!args.file === !args.url) throw new UsageError('give exactly one of --file PAGE.html or --url URL');
   const product = await productFor(args);
@@ -27,16 +31,46 @@ export async function extractCommand(args: ExtractArgs): Promise<number> {
   let status: number | undefined;
   let url: string | undefined;
   if (args.file) {
-    html = (await readFile(args.file)).toString('utf8');
+    html = await readPageFile(args.file);
   } else {
-    const page = await fetchPage(args.url!, { proxyUrl: vendor.proxyUrl ?? undefined, timeoutMs: vendor.timeoutMs, maxBytes: vendor.maxBytes, userAgent: vendor.userAgent ?? undefined });
-    ({ body: html, status, url } = page);
+    try {
+      const page = await fetchPage(args.url!, { proxyUrl: vendor.proxyUrl ?? undefined, timeoutMs: vendor.timeoutMs, maxBytes: vendor.maxBytes, userAgent: vendor.userAgent ?? undefined });
+      ({ body: html, status, url } = page);
+    } catch (err) {
+      if (isFetchError(err)) throw new UsageError(`could not fetch the page: ${err.kind}: ${err.message}`);
+      throw err;
+    }
   }
   const result = extractPrice({ html, status, url, vendor: args.vendor, product, rules: vendor.rules });
-  const sanity = result.price !== null ? checkPriceRange(result.price, product) : { ok: true as const };
-  const out = sanity.ok ? result : { ...result, rejected: true, reason: `${result.reason}; rejected: ${sanity.reason}` };
+  const out: ExtractResult = { price: result.price, inStock: result.inStock, outcome: result.outcome, matchedBy: result.matchedBy, reason: result.reason };
   process.stdout.write(JSON.stringify(out) + '\n');
   return 0;
+}
+
+/** The page file as text, at most what the extractor reads (a 2 GB file is not loaded whole). */
+async function readPageFile(path: string): Promise<string> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (err) {
+    throw new UsageError(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  try {
+    const stat = await handle.stat();
+    if (!stat.isFile()) throw new UsageError(`${path} is not a file`);
+    // UTF-8 takes at most 4 bytes a character; reading this much always covers MAX_HTML_CHARS characters.
+    const limit = Math.min(stat.size, MAX_HTML_CHARS * 4);
+    const buf = Buffer.alloc(limit);
+    let read = 0;
+    while (read < limit) {
+      const { bytesRead } = await handle.read(buf, read, limit - read, read);
+      if (bytesRead === 0) break;
+      read += bytesRead;
+    }
+    return buf.subarray(0, read).toString('utf8');
+  } finally {
+    await handle.close();
+  }
 }
 
 async function productFor(args: ExtractArgs): Promise<ProductIdentity> {

@@ -8,3 +8,4 @@ export * from './history-schema.js';
 export * from './published-files.js';
 export * from './contract-error.js';
 export * from './check.js';
+export * from './key-shape.js';

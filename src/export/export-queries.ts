@@ -20,6 +20,41 @@ function scopeFilter(scope: ExportScope): { sql: string; args: string[] } {
   return scope === null ? { sql: '', args: [] } : { sql: ' AND poller_id = ?', args: [scope] };
 }
 
+/**
+ * The SQL of the scans that grow with the table, by scope (tests hold their query plans to the indexes).
+ * Arguments, in order: changedDates (sinceId, maxId), the day scans (dayStart, dayEnd, maxId), windowPrices
+ * (firstWindow, lastWindow, maxId); then the poller id when scoped.
+ */
+export const EXPORT_SQL = {
+  // NOT INDEXED: the rowid range is the narrow way in; the poller index would visit all the poller's rows.
+  changedDates: (scope: ExportScope) =>
+    `SELECT DISTINCT substr(window_start, 1, 10) AS date FROM price_snapshots NOT INDEXED WHERE id > ? AND id <= ?${scopeFilter(scope).sql}`,
+  // Two newest-row picks in one scan: MAX over "scraped_at|..." text (ISO times sort as text).
+  dailyAggregates: (scope: ExportScope) => `SELECT coin_slug, vendor, COUNT(*) AS n,
+      SUM(${IN_STOCK}) AS in_n,
+      SUM(CASE WHEN ${IN_STOCK} THEN ${CENTS} ELSE 0 END) AS in_sum,
+      SUM(CASE WHEN ${IN_STOCK} THEN 0 ELSE ${CENTS} END) AS out_sum,
+      MAX(scraped_at || '|' || window_start || '|' || ${CENTS} || '|' || ${IN_STOCK} || '|' || COALESCE(confidence, '') || '|' || source) AS last_row,
+      MAX(CASE WHEN ${IN_STOCK} THEN scraped_at || '|' || ${CENTS} END) AS last_in_stock
+    FROM price_snapshots
+    WHERE window_start >= ? AND window_start < ? AND id <= ? AND ${SUCCESSFUL}${scopeFilter(scope).sql}
+    GROUP BY coin_slug, vendor`,
+  // One max() aggregate: SQLite then takes the bare `price` from the row holding it.
+  windowPrices: (scope: ExportScope) => `SELECT coin_slug, window_start, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents
+    FROM price_snapshots
+    WHERE window_start >= ? AND window_start <= ? AND id <= ? AND ${SUCCESSFUL} AND ${IN_STOCK}${scopeFilter(scope).sql}
+    GROUP BY coin_slug, window_start, vendor`,
+  snapshotWindows: (scope: ExportScope) => `SELECT window_start, coin_slug, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents, ${IN_STOCK} AS in_stock, confidence, source, COUNT(*) AS samples
+    FROM price_snapshots
+    WHERE window_start >= ? AND window_start < ? AND id <= ? AND ${SUCCESSFUL}${scopeFilter(scope).sql}
+    GROUP BY window_start, coin_slug, vendor`,
+} as const;
+
+/** `[start, end)` of a UTC date in window_start text. */
+function dayBounds(date: string): [string, string] {
+  return [`${date}T00:00:00Z`, `${date}T24:00:00Z`];
+}
+
 /** The newest row id: the export's consistent view is `id <= maxId`. 0 for an empty table. */
 export async function readMaxId(client: Client): Promise<{ maxId: number; key: string | null }> {
   const res = await client.execute('SELECT id, idem_key FROM price_snapshots ORDER BY id DESC LIMIT 1');
@@ -36,11 +71,7 @@ export async function readRowKey(client: Client, id: number): Promise<string | n
 
 /** Dates (of window_start) of rows added after `sinceId`, up to `maxId`. A primary-key range scan. */
 export async function readChangedDates(client: Client, scope: ExportScope, sinceId: number, maxId: number): Promise<string[]> {
-  const s = scopeFilter(scope);
-  const res = await client.execute({
-    sql: `SELECT DISTINCT substr(window_start, 1, 10) AS date FROM price_snapshots WHERE id > ? AND id <= ?${s.sql}`,
-    args: [sinceId, maxId, ...s.args],
-  });
+  const res = await client.execute({ sql: EXPORT_SQL.changedDates(scope), args: [sinceId, maxId, ...scopeFilter(scope).args] });
   return res.rows.map((r) => String(r.date)).sort();
 }
 
@@ -57,20 +88,7 @@ export async function readNewestWindow(client: Client, scope: ExportScope, maxId
 
 /** Per coin and vendor, the successful rows of one UTC date summed, with the newest row and newest in-stock row. */
 export async function readDailyAggregates(client: Client, scope: ExportScope, date: string, maxId: number): Promise<Map<string, DailyVendorAggregate[]>> {
-  const s = scopeFilter(scope);
-  // Two newest-row picks in one scan: MAX over "scraped_at|..." text (ISO times sort as text).
-  const res = await client.execute({
-    sql: `SELECT coin_slug, vendor, COUNT(*) AS n,
-        SUM(${IN_STOCK}) AS in_n,
-        SUM(CASE WHEN ${IN_STOCK} THEN ${CENTS} ELSE 0 END) AS in_sum,
-        SUM(CASE WHEN ${IN_STOCK} THEN 0 ELSE ${CENTS} END) AS out_sum,
-        MAX(scraped_at || '|' || window_start || '|' || ${CENTS} || '|' || ${IN_STOCK} || '|' || COALESCE(confidence, '') || '|' || source) AS last_row,
-        MAX(CASE WHEN ${IN_STOCK} THEN scraped_at || '|' || ${CENTS} END) AS last_in_stock
-      FROM price_snapshots
-      WHERE window_start >= ? AND window_start < ? AND id <= ? AND ${SUCCESSFUL}${s.sql}
-      GROUP BY coin_slug, vendor`,
-    args: [`${date}T00:00:00Z`, `${date}T24:00:00Z`, maxId, ...s.args],
-  });
+  const res = await client.execute({ sql: EXPORT_SQL.dailyAggregates(scope), args: [...dayBounds(date), maxId, ...scopeFilter(scope).args] });
   const byCoin = new Map<string, DailyVendorAggregate[]>();
   for (const r of res.rows) {
     const coin = String(r.coin_slug);
@@ -113,15 +131,7 @@ function parseInStock(text: string): InStockPrice {
 
 /** Per coin, the newest in-stock price of each vendor in each window from `firstWindow` to `lastWindow`. */
 export async function readWindowPrices(client: Client, scope: ExportScope, firstWindow: string, lastWindow: string, maxId: number): Promise<Map<string, WindowPrice[]>> {
-  const s = scopeFilter(scope);
-  // One max() aggregate: SQLite then takes the bare `price` from the row holding it.
-  const res = await client.execute({
-    sql: `SELECT coin_slug, window_start, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents
-      FROM price_snapshots
-      WHERE window_start >= ? AND window_start <= ? AND id <= ? AND ${SUCCESSFUL} AND ${IN_STOCK}${s.sql}
-      GROUP BY coin_slug, window_start, vendor`,
-    args: [firstWindow, lastWindow, maxId, ...s.args],
-  });
+  const res = await client.execute({ sql: EXPORT_SQL.windowPrices(scope), args: [firstWindow, lastWindow, maxId, ...scopeFilter(scope).args] });
   const byCoin = new Map<string, WindowPrice[]>();
   for (const r of res.rows) {
     const coin = String(r.coin_slug);
@@ -147,14 +157,7 @@ export interface SnapshotWindow {
 
 /** Per coin, vendor and window of one UTC date: the newest successful row, and how many there were. */
 export async function readSnapshotWindows(client: Client, scope: ExportScope, date: string, maxId: number): Promise<SnapshotWindow[]> {
-  const s = scopeFilter(scope);
-  const res = await client.execute({
-    sql: `SELECT window_start, coin_slug, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents, ${IN_STOCK} AS in_stock, confidence, source, COUNT(*) AS samples
-      FROM price_snapshots
-      WHERE window_start >= ? AND window_start < ? AND id <= ? AND ${SUCCESSFUL}${s.sql}
-      GROUP BY window_start, coin_slug, vendor`,
-    args: [`${date}T00:00:00Z`, `${date}T24:00:00Z`, maxId, ...s.args],
-  });
+  const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: [...dayBounds(date), maxId, ...scopeFilter(scope).args] });
   return res.rows.map((r) => ({
     window: String(r.window_start),
     coin: String(r.coin_slug),

@@ -1,5 +1,5 @@
 import { rename, rm, stat } from 'node:fs/promises';
-import { createClient, type Client, type InStatement, type InValue } from '@libsql/client';
+import { createClient, type Client, type InStatement } from '@libsql/client';
 import { readMaxId, readNewestWindow, readSnapshotWindows, type ExportScope } from './export-queries.js';
 import { addDays, timeOf, utcDate } from './rules.js';
 
@@ -57,7 +57,7 @@ export class SnapshotTooLargeError extends Error {
     readonly bytes: number,
     readonly maxBytes: number,
   ) {
-    super(`snapshot refused: ${(bytes / MiB).toFixed(1)} MiB is over the ${(maxBytes / MiB).toFixed(1)} MiB limit (GitHub refuses files over 100 MiB); keep fewer days`);
+    super(`snapshot refused: ${formatBytes(bytes)} is over the ${formatBytes(maxBytes)} limit (GitHub refuses files over 100 MiB); keep fewer days`);
     this.name = 'SnapshotTooLargeError';
   }
 }
@@ -76,7 +76,12 @@ const SCHEMA = [
     FROM prices p JOIN coins c ON c.id = p.coin_id JOIN vendors v ON v.id = p.vendor_id JOIN sources s ON s.id = p.source_id`,
 ];
 
-const ROWS_PER_STATEMENT = 100;
+/**
+ * Rows go in as one JSON argument per statement: one small prepared statement per 1000 rows. (VALUES lists
+ * leave a large prepared statement per call whose native memory the garbage collector does not see.)
+ */
+const INSERT_JSON_ROWS = `INSERT INTO prices SELECT ${Array.from({ length: 8 }, (_, i) => `value ->> ${i}`).join(', ')} FROM json_each(?)`;
+const ROWS_PER_STATEMENT = 1000;
 
 /** Writes the compact snapshot (see the comment at the top of this file). Throws SnapshotTooLargeError over `maxBytes`. */
 export async function writeSnapshot(options: WriteSnapshotOptions): Promise<SnapshotResult> {
@@ -101,15 +106,14 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
       const windows = await readSnapshotWindows(client, pollerId, date, maxId);
       if (!windows.length) continue;
       const statements: InStatement[] = [];
-      const values: InValue[][] = [];
+      const values: Array<Array<number | null>> = [];
       for (const w of windows) {
         values.push([timeOf(w.window) / 1000, idOf(ids.coins, w.coin), idOf(ids.vendors, w.vendor), w.priceCents, w.inStock ? 1 : 0, w.confidence, idOf(ids.sources, w.source), w.samples]);
         if (firstWindow === null || w.window < firstWindow) firstWindow = w.window;
         if (lastWindow === null || w.window > lastWindow) lastWindow = w.window;
       }
       for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
-        const part = values.slice(i, i + ROWS_PER_STATEMENT);
-        statements.push({ sql: `INSERT INTO prices VALUES ${part.map(() => '(?,?,?,?,?,?,?,?)').join(',')}`, args: part.flat() });
+        statements.push({ sql: INSERT_JSON_ROWS, args: [JSON.stringify(values.slice(i, i + ROWS_PER_STATEMENT))] });
       }
       await snap.batch(statements, 'write');
       rows += values.length;
@@ -143,13 +147,18 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
     throw new SnapshotTooLargeError(bytes, maxBytes);
   }
   await rename(tmp, outFile);
-  const warning = bytes > warnBytes ? `snapshot is ${(bytes / MiB).toFixed(1)} MiB, over the ${(warnBytes / MiB).toFixed(1)} MiB budget` : null;
+  const warning = bytes > warnBytes ? `snapshot is ${formatBytes(bytes)}, over the ${formatBytes(warnBytes)} budget` : null;
   return { rows, bytes, warning, firstWindow, lastWindow, ms: Math.round(performance.now() - started) };
 }
 
 async function newestDate(client: Client, scope: ExportScope, maxId: number): Promise<string | null> {
   const newest = await readNewestWindow(client, scope, maxId);
   return newest === null ? null : utcDate(newest);
+}
+
+/** `12.3 MiB` or `64.0 KiB`. */
+function formatBytes(bytes: number): string {
+  return bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
 }
 
 function idOf(ids: Map<string, number>, name: string): number {

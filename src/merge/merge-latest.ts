@@ -4,7 +4,7 @@ import { STALE_SOURCE, windowEntry } from '../export/coin-latest.js';
 import { DEFAULT_PUBLISH_RULES, freshnessOf, inWindowRange, normaliseInstant, type PublishRules } from '../export/rules.js';
 import { windowStart } from '../time/window.js';
 
-/** What one branch says about a vendor, and when (the window of the observation). */
+/** What one branch says about a vendor, and in which window it was observed. */
 interface Observation {
   order: number;
   window: string;
@@ -13,8 +13,9 @@ interface Observation {
 
 /**
  * Merges one coin's latest.json from several branches (given in priority order), by the builder's rules:
- * per vendor the newest observation wins (a listed price at the branch's window_start, a stale fill at
- * its stale_since, an out-of-stock vendor at the branch's window_start; ties go to the earlier branch),
+ * per vendor the newest observation wins (a fresh price in the last window of windows_24h that holds it,
+ * a stale fill at its stale_since, an out-of-stock vendor at the branch's window_start, the only time the
+ * file gives for it; ties go to the earlier branch),
  * then is aged against the merged newest window: fresh, stale fill, or gone. The last known in-stock
  * price of an out-of-stock vendor is the newest any branch knows. Median and lowest are recomputed
  * from the fresh vendors; windows_24h is the union per window (earlier branch wins per vendor), cut to
@@ -46,8 +47,9 @@ export function mergeCoinLatest(slug: string, files: readonly CoinLatestFile[], 
   files.forEach((file, order) => {
     if (file.window_start === null) return;
     if (merged.window_start === null || file.window_start > merged.window_start) merged.window_start = file.window_start;
+    const seenIn = lastWindowByVendor(file);
     for (const [vendor, entry] of Object.entries(file.vendors)) {
-      const at = entry.stale ? windowStart(new Date(entry.stale_since!)) : file.window_start;
+      const at = entry.stale ? windowStart(new Date(entry.stale_since!)) : seenIn.get(vendor) ?? file.window_start;
       offer(vendor, { order, window: at, entry });
       offerLastInStock(vendor, (entry.stale_since ?? file.window_start).slice(0, 10), entry.price as number, order);
     }
@@ -84,6 +86,13 @@ export function mergeCoinLatest(slug: string, files: readonly CoinLatestFile[], 
   merged.lowest_price = centsOrNull(lowestCents(freshCents));
   merged.windows_24h = mergeWindows(files, anchorWindow, rules);
   return merged;
+}
+
+/** The newest window in which each vendor has a price: when a fresh entry was observed. */
+function lastWindowByVendor(file: CoinLatestFile): Map<string, string> {
+  const seen = new Map<string, string>();
+  for (const w of file.windows_24h) for (const vendor of Object.keys(w.vendors)) if ((seen.get(vendor) ?? '') < w.window) seen.set(vendor, w.window);
+  return seen;
 }
 
 /** A fresh price of an older branch seen from a newer one: a stale fill since that branch's window. */

@@ -37,7 +37,7 @@ export function parseBranch(tree: BranchTree): ParseBranchResult {
       const text = tree.files.get(path)!;
       const kind = classifyPublishedPath(path);
       if (!kind) {
-        if (path.endsWith('.json')) JSON.parse(text);
+        if (path.endsWith('.json')) parseJson(path, text);
         parsed.other.set(path, text);
         continue;
       }
@@ -66,9 +66,16 @@ export function parseBranch(tree: BranchTree): ParseBranchResult {
       }
     }
   } catch (err) {
-    const message = (err as Error).message;
-    return { ok: false, reason: err instanceof SyntaxError ? `invalid JSON: ${message}` : message };
+    return { ok: false, reason: (err as Error).message };
   }
   if (!parsed.manifest) return { ok: false, reason: `no ${MANIFEST_PATH}` };
   return { ok: true, branch: parsed };
+}
+
+function parseJson(path: string, text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
 }

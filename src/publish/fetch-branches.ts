@@ -120,7 +120,11 @@ async function fetchMissingTips(repo: CacheRepo, access: RemoteAccess, tips: Map
   // A branch that moved between ls-remote and fetch: read what was fetched, the newer tip.
   for (const branch of needed) {
     if (errors.has(branch) || (await hasCommit(repo, tips.get(branch)!))) continue;
-    tips.set(branch, await gitText(['rev-parse', '--verify', trackingRef(branch)], { gitDir: repo.gitDir }));
+    try {
+      tips.set(branch, await gitText(['rev-parse', '--verify', trackingRef(branch)], { gitDir: repo.gitDir }));
+    } catch (err) {
+      errors.set(branch, messageOf(err));
+    }
   }
   return errors;
 }

@@ -1,3 +1,4 @@
+import { Queue } from 'bullmq';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
@@ -9,6 +10,8 @@ import { RecoveryLog } from '../recovery/recovery-log.js';
 import { RowSink } from '../recovery/row-sink.js';
 import { PriceStore } from '../store/price-store.js';
 import { checkMemoryPolicy, createRedisConnection } from '../../queues/connection.js';
+import { exportQueueName } from '../../queues/names.js';
+import { requestExport, type ExportJobData } from '../../queues/publish-jobs.js';
 import { startApiRole, type ApiRole } from './api.js';
 import { startSchedulerRole, type SchedulerRole } from './scheduler.js';
 import { startWorkerRole, type WorkerRole, type WorkerRoleOptions } from './worker.js';
@@ -71,11 +74,30 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   let scheduler: SchedulerRole | null = null;
   let api: ApiRole | null = null;
   let stopWatching = () => {};
+  const closers: Array<() => Promise<void>> = [];
   try {
     if (roles.includes('worker')) {
       sink = new RowSink(new RecoveryLog(config.recoveryLogDir), store, { logger });
       await sink.start();
-      worker = startWorkerRole({ config, logger, redisUrl: options.redisUrl, catalogue, vendors, sink, fetch: options.fetch });
+      const exportQueues = new Map<string, Queue<ExportJobData>>();
+      const exportQueue = (pollerId: string) => {
+        let q = exportQueues.get(pollerId);
+        if (!q) exportQueues.set(pollerId, (q = new Queue<ExportJobData>(exportQueueName(pollerId), { connection, prefix: config.redisPrefix })));
+        return q;
+      };
+      closers.push(async () => {
+        await Promise.all([...exportQueues.values()].map((q) => q.close()));
+      });
+      worker = startWorkerRole({
+        config,
+        logger,
+        redisUrl: options.redisUrl,
+        catalogue,
+        vendors,
+        sink,
+        fetch: options.fetch,
+        onRowStored: (pollerId) => requestExport(exportQueue(pollerId), pollerId, config.exportMinIntervalMs),
+      });
       await worker.ready();
       if (!roles.includes('scheduler') && config.catalogueWatchMs > 0) {
         stopWatching = watchCatalogue(config.cataloguePath, {
@@ -112,6 +134,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       await api?.close();
       await worker?.close();
       await sink?.close();
+      for (const close of closers) await close();
       if (ownStore) await store.close();
       connection.disconnect();
     },

@@ -30,6 +30,8 @@ export interface WorkerRoleOptions {
   vendors: VendorDirectory;
   sink: RowSink;
   fetch?: ScrapeProcessorDeps['fetch'];
+  /** Called after each job that wrote a price row (the export fan-in). Errors are logged, never thrown. */
+  onRowStored?: (pollerId: string) => Promise<void>;
 }
 
 /** One BullMQ worker per vendor queue, with that vendor's concurrency and rate limit. */
@@ -78,6 +80,10 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
       maxStalledCount: 1,
     });
     worker.on('failed', onFailed);
+    if (options.onRowStored) {
+      const notify = options.onRowStored;
+      worker.on('completed', (job) => void notify(job.data.pollerId).catch((err) => logger.warn({ err: err.message }, 'could not ask for an export; the safety-net export will carry the row')));
+    }
     worker.on('error', (err) => logger.error({ vendor, err: err.message }, 'worker error'));
     workers.set(vendor, worker);
   };

@@ -5,7 +5,8 @@
  * goldbacks), scaled by the product's weight. It catches a 1/10 oz price on a 1 oz page, a tube
  * price on a single-coin page, a spot ticker or a per-gram figure. It does not catch a price that
  * is wrong by less than the width of the range (lesson 7: a $651 platinum coin passed the old
- * check); `checkPriceAgainstSpot` is the finer guard for when a current spot price is known.
+ * check); `judgePrice` is the finer guard: against melt value when a spot price is known, and
+ * against the vendor's previous price and the other vendors' median.
  */
 import type { Metal, ProductIdentity } from '../catalogue/target.js';
 
@@ -73,42 +74,147 @@ export function checkPriceRange(price: number, product: ProductIdentity, ranges:
   return { ok: true };
 }
 
-export interface SpotBounds {
-  /** Lowest plausible price as a multiple of the metal value (dealers do not sell far below spot). */
-  minRatio: number;
-  /** Highest plausible price as a multiple of the metal value (premium included). */
-  maxRatio: number;
+/** The metal whose spot price values a product: goldbacks hold gold. */
+export function spotMetalFor(metal: Metal): Exclude<Metal, 'goldback'> {
+  return metal === 'goldback' ? 'gold' : metal;
 }
 
-/** Premium bounds per metal: silver and goldback premiums are large, gold's small. */
-export const DEFAULT_SPOT_BOUNDS: Readonly<Record<Metal, SpotBounds>> = Object.freeze({
-  gold: { minRatio: 0.9, maxRatio: 1.5 },
-  silver: { minRatio: 0.9, maxRatio: 2.5 },
-  platinum: { minRatio: 0.85, maxRatio: 1.8 },
-  palladium: { minRatio: 0.85, maxRatio: 1.8 },
-  goldback: { minRatio: 0.8, maxRatio: 3 },
-});
+/** Troy ounces of gold in one G1 goldback note (the catalogue's goldback `weightOz` counts notes). */
+export const GOLDBACK_GOLD_OZ_PER_NOTE = 0.001;
 
 /**
- * Is `price` plausible against the current spot price (USD per troy ounce, or the G1 goldback rate
- * per note)? The metal value is spot times weight; the price must lie within the metal's ratio bounds.
+ * Melt value of one unit in USD: spot (USD per troy ounce of the metal, gold for goldbacks) times
+ * the fine metal it holds. The catalogue's weight is fine weight (a 1 oz Gold Eagle holds 1 oz of
+ * gold in a 22k alloy), so no purity factor applies; a goldback holds 1/1000 oz per G1 note.
  */
-export function checkPriceAgainstSpot(
-  price: number,
-  product: ProductIdentity,
-  spot: number,
-  bounds: SpotBounds = DEFAULT_SPOT_BOUNDS[product.metal] ?? { minRatio: 0.85, maxRatio: 2 },
-): SanityVerdict {
-  if (!(typeof spot === 'number' && Number.isFinite(spot) && spot > 0)) return { ok: false, reason: `no usable spot price for ${product.metal} (${String(spot)})` };
-  if (!(typeof price === 'number' && Number.isFinite(price) && price > 0)) return { ok: false, reason: `price ${String(price)} is not a positive amount` };
-  if (!(product.weightOz > 0)) return { ok: false, reason: `${product.coin} has no valid weight (${String(product.weightOz)})` };
-  const value = spot * product.weightOz;
-  const ratio = price / value;
-  if (ratio < bounds.minRatio || ratio > bounds.maxRatio) {
-    return {
-      ok: false,
-      reason: `price ${usd(price)} for ${product.metal} ${describeWeight(product)} (${product.coin}) is ${ratio.toFixed(2)}x its metal value ${usd(value)} at spot ${usd(spot)}; plausible ${bounds.minRatio}-${bounds.maxRatio}x`,
-    };
+export function meltValue(product: ProductIdentity, spotUsdPerOz: number): number {
+  const fineOz = product.metal === 'goldback' ? product.weightOz * GOLDBACK_GOLD_OZ_PER_NOTE : product.weightOz;
+  return spotUsdPerOz * fineOz;
+}
+
+export interface SanityLimits {
+  /**
+   * How far below melt value a price may be before it is rejected, in percent of melt. Dealers do
+   * not sell under melt, but the spot value used may be minutes (or, while spot is a configured
+   * value, days) older than the dealer's price.
+   */
+  belowMeltTolerancePct: number;
+  /** Highest premium over melt value per metal, in percent of melt; above it the price is rejected. */
+  maxPremiumPct: Record<Metal, number>;
+  /** A change of more than this many percent against the vendor's previous price is flagged. */
+  maxJumpPct: number;
+  /** A distance of more than this many percent from the cross-vendor median of the window is flagged. */
+  maxMedianDeviationPct: number;
+  /** The per-metal range check used when no spot price is known. */
+  ranges: PriceRanges;
+}
+
+/**
+ * Defaults. Premium ceilings are wide enough for the dearest bullion of each kind at any vendor
+ * (silver coins run 10-40 % over melt, goldbacks about 100 %), and narrow enough to reject a
+ * price for the wrong weight, a tube or a card-only price of another product: a 1/2 oz price on a
+ * 1 oz page falls under melt, a 2 oz price lands over the ceiling. Jumps of 15 % between two
+ * scrapes 15 minutes apart, or 20 % from the other vendors' median, do not happen in bullion
+ * without a reason worth a look.
+ */
+export const DEFAULT_SANITY_LIMITS: Readonly<SanityLimits> = Object.freeze({
+  belowMeltTolerancePct: 3,
+  maxPremiumPct: Object.freeze({ gold: 30, silver: 100, platinum: 50, palladium: 50, goldback: 250 }),
+  maxJumpPct: 15,
+  maxMedianDeviationPct: 20,
+  ranges: DEFAULT_PRICE_RANGES,
+});
+
+export interface JudgePriceInput {
+  /** The extracted 1-unit price in USD. */
+  price: number;
+  product: ProductIdentity;
+  /** Spot in USD per troy ounce of `spotMetalFor(product.metal)` (gold for goldbacks), when known. */
+  spotUsdPerOz?: number | null;
+  /** This vendor's previous accepted price for the product, when known. */
+  previousPrice?: number | null;
+  /** Median of all vendors' prices for the product in the current window, when known. */
+  windowMedian?: number | null;
+  /** Overrides of DEFAULT_SANITY_LIMITS (per-metal maps merge key by key). */
+  limits?: Partial<Omit<SanityLimits, 'maxPremiumPct' | 'ranges'>> & { maxPremiumPct?: Partial<Record<Metal, number>>; ranges?: Partial<PriceRanges> };
+}
+
+export interface PriceJudgement {
+  /** `rejected`: not stored as a price. `flagged`: stored, but worth a look. */
+  verdict: 'ok' | 'rejected' | 'flagged';
+  /** One line: which check decided, with the numbers. */
+  reason: string;
+}
+
+function positive(n: unknown): n is number {
+  return typeof n === 'number' && Number.isFinite(n) && n > 0;
+}
+
+function pct(n: number): string {
+  return `${n >= 0 ? '+' : ''}${n.toFixed(1)}%`;
+}
+
+/** The limits with overrides applied. */
+export function resolveLimits(overrides: JudgePriceInput['limits'] = {}): SanityLimits {
+  const d = DEFAULT_SANITY_LIMITS;
+  return {
+    belowMeltTolerancePct: overrides.belowMeltTolerancePct ?? d.belowMeltTolerancePct,
+    maxPremiumPct: { ...d.maxPremiumPct, ...(overrides.maxPremiumPct ?? {}) },
+    maxJumpPct: overrides.maxJumpPct ?? d.maxJumpPct,
+    maxMedianDeviationPct: overrides.maxMedianDeviationPct ?? d.maxMedianDeviationPct,
+    ranges: { ...d.ranges, ...(overrides.ranges ?? {}) },
+  };
+}
+
+/**
+ * Is an extracted price believable? With a spot price: rejected below melt value (less the
+ * tolerance) or above the metal's premium ceiling. Without one: the per-metal range check.
+ * Then, for a price that passed: flagged when it jumps more than `maxJumpPct` from the vendor's
+ * previous price or lies more than `maxMedianDeviationPct` from the window's cross-vendor median.
+ * Pure: the caller looks up spot, previous price and median.
+ */
+export function judgePrice(input: JudgePriceInput): PriceJudgement {
+  const { price, product } = input;
+  const limits = resolveLimits(input.limits);
+  const what = `${product?.metal ?? '?'} ${product ? describeWeight(product) : ''} (${product?.coin ?? '?'})`;
+  if (!positive(price)) return { verdict: 'rejected', reason: `price ${String(price)} for ${what} is not a positive amount` };
+  if (!product || !positive(product.weightOz)) return { verdict: 'rejected', reason: `price ${usd(price)} cannot be checked: ${product?.coin ?? 'product'} has no valid weight` };
+
+  if (positive(input.spotUsdPerOz)) {
+    const spot = input.spotUsdPerOz;
+    const melt = meltValue(product, spot);
+    const premium = (price / melt - 1) * 100;
+    const spotName = `${spotMetalFor(product.metal)} spot ${usd(spot)}/oz`;
+    if (premium < -limits.belowMeltTolerancePct) {
+      return {
+        verdict: 'rejected',
+        reason: `price ${usd(price)} for ${what} is ${pct(premium)} against its melt value ${usd(melt)} at ${spotName}; below melt by more than ${limits.belowMeltTolerancePct}%`,
+      };
+    }
+    const ceiling = limits.maxPremiumPct[product.metal];
+    if (premium > ceiling) {
+      return {
+        verdict: 'rejected',
+        reason: `price ${usd(price)} for ${what} is ${pct(premium)} over its melt value ${usd(melt)} at ${spotName}; the ${product.metal} ceiling is +${ceiling}%`,
+      };
+    }
+  } else {
+    const range = checkPriceRange(price, product, limits.ranges);
+    if (!range.ok) return { verdict: 'rejected', reason: `${range.reason} (no spot price known)` };
   }
-  return { ok: true };
+
+  const flags: string[] = [];
+  if (positive(input.previousPrice)) {
+    const jump = (price / input.previousPrice - 1) * 100;
+    if (Math.abs(jump) > limits.maxJumpPct) flags.push(`${pct(jump)} against this vendor's previous price ${usd(input.previousPrice)} (limit ${limits.maxJumpPct}%)`);
+  }
+  if (positive(input.windowMedian)) {
+    const dev = (price / input.windowMedian - 1) * 100;
+    if (Math.abs(dev) > limits.maxMedianDeviationPct) flags.push(`${pct(dev)} against the cross-vendor median ${usd(input.windowMedian)} (limit ${limits.maxMedianDeviationPct}%)`);
+  }
+  if (flags.length) return { verdict: 'flagged', reason: `price ${usd(price)} for ${what} moved: ${flags.join('; ')}` };
+  const basis = positive(input.spotUsdPerOz)
+    ? `${pct((price / meltValue(product, input.spotUsdPerOz) - 1) * 100)} over melt at ${spotMetalFor(product.metal)} spot ${usd(input.spotUsdPerOz)}/oz`
+    : 'within the per-metal range (no spot price known)';
+  return { verdict: 'ok', reason: `price ${usd(price)} for ${what}: ${basis}` };
 }

@@ -65,9 +65,10 @@ export function readAppStates(page: Page): { source: string; data: unknown }[] {
     if (type.includes('ld+json')) continue;
     const text = (el.children ?? []).map((c) => c.data ?? '').join('');
     if (!text.trim() || text.length > 8_000_000) continue;
-    if (type.includes('json')) {
+    // Magento 2 keeps its widget configuration (priceBox prices included) in text/x-magento-init JSON.
+    if (type.includes('json') || type.includes('magento-init')) {
       const data = parseJsonLoose(text);
-      if (data !== undefined && typeof data === 'object') out.push({ source: el.attribs.id ? `#${el.attribs.id}` : 'application/json script', data });
+      if (data !== undefined && typeof data === 'object') out.push({ source: el.attribs.id ? `#${el.attribs.id}` : type, data });
       continue;
     }
     if (type && !/javascript|ecmascript|module/.test(type)) continue;
@@ -121,7 +122,8 @@ function priceValue(key: string, v: unknown, product: ProductIdentity): number |
   if (isObj(v)) {
     const cur = typeof v.currencyCode === 'string' ? v.currencyCode : typeof v.currency === 'string' ? v.currency : '';
     if (cur && cur.toUpperCase() !== 'USD') return null;
-    for (const k of ['amount', 'value', 'price', 'raw', 'formatted', 'formattedValue']) {
+    // BigCommerce nests the amount one level down ({without_tax: {value, formatted}}).
+    for (const k of ['amount', 'value', 'price', 'raw', 'formatted', 'formattedValue', 'without_tax', 'withoutTax']) {
       if (k in v) {
         const p = priceValue(k, v[k], product);
         if (p !== null) return p;
@@ -262,7 +264,10 @@ export function appStateEvidence(page: Page, product: ProductIdentity): AppState
       }
       const o = v as Record<string, unknown>;
       const lastKey = path.replace(/\[\d+\]$/, '').split('.').pop() ?? '';
-      const productPath = /product|pdp|item(?:detail)?$/i.test(lastKey) && !/products$|items$|related|recommend|similar|also|recent|carousel|list/i.test(lastKey);
+      // Magento's priceBox.priceConfig describes the product of the page's own price box.
+      const productPath =
+        (/product|pdp|item(?:detail)?$/i.test(lastKey) && !/products$|items$|related|recommend|similar|also|recent|carousel|list/i.test(lastKey)) ||
+        /pricebox\.priceconfig\.prices$/i.test(path);
       const name = nameOf(o);
       const related = /related|recommend|similar|also|recent|carousel|upsell|crosssell|cross_sell/i.test(path);
       if (!related && (name || productPath)) {

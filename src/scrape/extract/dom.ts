@@ -51,7 +51,7 @@ const TRAP_EXACT_TOKENS = new Set([
   'utility-bar', 'utility-nav', 'sidebar-nav',
 ]);
 const REVIEW_SEGMENT_RE = /(?:^|[-_])(?:testimonials?|comments?|questions?|answers?|qa|q-?and-?a|faqs?|ugc)(?:$|[-_])|(?<!over|pre)reviews?|testimonial|yotpo|trustpilot|bazaarvoice|judgeme|okendo|stamped|feefo|powerreviews/;
-const STRUCK_TOKEN_RE = /compare-?at|compareat|was-?price|old-?price|price-?old|price-?was|strike|line-?through|msrp|list-?price|price--compare|crossed|retail-?price|price-?regular|regular-?price|price-item--regular/;
+const STRUCK_TOKEN_RE = /compare-?at|compareat|was-?price|old-?price|price-?old|price-?was|strike|line-?through|msrp|list-?price|price--compare|crossed|retail-?price/;
 const HIDDEN_TOKENS = new Set(['hidden', 'd-none', 'is-hidden', 'hide', 'u-hidden', 'display-none', 'js-hidden', 'no-display', 'invisible']);
 export const TRAP_HEADING_RE =
   /customers (?:also|who)|also (?:bought|purchased|viewed|like)|you (?:may|might) (?:also )?(?:like|enjoy|be interested)|similar (?:products|items)|related (?:products|items)|recently viewed|frequently bought|people (?:also|who)|popular (?:products|items)|trending|top sellers|best ?sellers|featured products|more from|compare with similar|complete the set|shop (?:more|similar)|other products|more (?:products|items) (?:like|from)|related categories|explore (?:more|similar)|recommended (?:for you|products)/i;

@@ -1,26 +1,30 @@
 /**
- * Extractor v1: the 1-unit USD price and the stock state of a product page.
+ * The extractor: the 1-unit USD price and the stock state of a product page, for every fetch
+ * tier (raw HTML from the HTTP tier, or the serialised DOM from the browser tier).
  *
  * Order of evidence:
  *  1. structured data: JSON-LD Product/Offer (incl. @graph, arrays, AggregateOffer), microdata
- *     itemprop=price, product meta tags, embedded app state (__NEXT_DATA__, window.__INITIAL_STATE__);
+ *     itemprop=price, product meta tags, embedded app state (__NEXT_DATA__, window.__INITIAL_STATE__,
+ *     Shopify/BigCommerce/Magento product JSON);
  *  2. the quantity-tier pricing table: the 1-unit row, lowest payment-method price;
  *  3. page text near the product title and buy button.
  * Structured data that disagrees with the table's 1-unit price loses to the table (it often carries
  * the largest tier's "as low as" price). Traps (spot tickers, menus, carousels, "also purchased",
- * "as low as" badges, footers) are never read. Rules are generic; per-vendor hints come only from
- * VendorRules data. It never throws.
+ * "as low as" badges, footers) are never read. Every candidate price must be plausible for the
+ * product (sanity.ts range, and melt value when a spot price is given), so a $1 or a tube price is
+ * never returned. Rules are generic; per-vendor hints come only from VendorRules data. Never throws.
  */
+import { checkPriceRange, judgePrice } from '../sanity.js';
 import { appStateEvidence } from './app-state.js';
-import { F_TRAP, Page, type El } from './dom.js';
+import { Page } from './dom.js';
 import type { Availability, PriceEvidence } from './evidence.js';
 import { jsonLdEvidence } from './jsonld.js';
 import { metaEvidence, microdataEvidence } from './microdata.js';
-import { formatUsd, parseMoney, pricesAgree } from './money.js';
+import { formatUsd, parseMoney, parsePriceValue, pricesAgree } from './money.js';
 import { detectBlocked, detectNotFound, detectWrongProduct } from './page-kind.js';
 import { pageTextEvidence } from './page-text.js';
 import { pricingTableEvidence } from './pricing-table.js';
-import { pageStock } from './stock.js';
+import { judgeStock, pageStock } from './stock.js';
 import type { ExtractInput, ExtractOutcome, ExtractResult, VendorRules } from './types.js';
 
 /** Pages beyond this many characters are cut (the HTTP tier caps bodies at 5 MiB anyway). */
@@ -44,27 +48,18 @@ export function extractPrice(input: ExtractInput): ExtractResult {
   }
 }
 
-/** Adds trap regions and the price element named by the vendor's rules. */
-function applyRules(page: Page, rules: VendorRules): PriceEvidence | null {
-  if (!rules.ignoreSelectors?.length && !rules.priceSelector) return null;
-  const $ = page.$;
-  for (const sel of rules.ignoreSelectors ?? []) {
-    try {
-      $(sel).each((_, el) => page.markSubtree(el as unknown as El, F_TRAP));
-    } catch {
-      /* a bad selector in data must not break extraction */
-    }
-  }
+/** The element the vendor's rules name as the price, when it holds an amount. */
+function vendorSelectorEvidence(page: Page, rules: VendorRules): PriceEvidence | null {
   if (!rules.priceSelector) return null;
   try {
-    const el = $(rules.priceSelector).first();
+    const el = page.$(rules.priceSelector).first();
     if (!el.length) return null;
     const raw = el.attr('content') ?? el.text();
-    const price = parseMoney(raw) ?? parseMoney(`$${raw.trim()}`);
+    const price = parsePriceValue(raw.trim()) ?? parseMoney(raw);
     if (price === null) return null;
     return { rule: 'vendor-selector', price, kind: 'offer', detail: `vendor priceSelector ${JSON.stringify(rules.priceSelector)} ${formatUsd(price)}` };
   } catch {
-    return null;
+    return null; // a bad selector in vendor data must not break extraction
   }
 }
 
@@ -81,22 +76,35 @@ function run(input: ExtractInput): ExtractResult {
   if (status === 404 || status === 410) return result(null, null, 'not_found', null, `HTTP ${status}: the product page does not exist`);
   if (!html.trim()) return result(null, null, 'no_price', null, `empty page${status ? ` (HTTP ${status})` : ''}`);
 
-  const page = new Page(html);
+  const page = new Page(html, { ignoreSelectors: rules.ignoreSelectors });
   const blocked = detectBlocked(page, status, html.slice(0, 30_000));
   if (blocked) return result(null, null, 'blocked', null, blocked.reason);
   const notFound = detectNotFound(page, status);
   if (notFound) return result(null, null, 'not_found', null, notFound.reason);
 
-  const ruleHint = applyRules(page, rules);
+  // Every candidate must be a believable price for this product, whatever rule found it.
+  const implausible: string[] = [];
+  const plausible = (e: PriceEvidence | null): PriceEvidence | null => {
+    if (!e) return null;
+    const verdict = judgePrice({ price: e.price, product, spotUsdPerOz: input.spotUsdPerOz ?? null });
+    if (verdict.verdict === 'rejected') {
+      implausible.push(`${e.detail} ignored: ${verdict.reason}`);
+      return null;
+    }
+    return e;
+  };
+  const isPlausible = (price: number): boolean => judgePrice({ price, product, spotUsdPerOz: input.spotUsdPerOz ?? null }).verdict !== 'rejected';
+
   const ld = jsonLdEvidence(page, product, input.url);
   const wrong = detectWrongProduct(page, product, page.h1Text || page.title ? [] : ld.names.slice(0, 1));
   if (wrong) return result(null, null, 'wrong_product', null, wrong.reason);
 
+  const ruleHint = plausible(vendorSelectorEvidence(page, rules));
   const md = microdataEvidence(page);
   const meta = metaEvidence(page);
   const app = appStateEvidence(page, product);
-  const table = pricingTableEvidence(page, product);
-  const structured = [ld.evidence, md.evidence, meta.evidence, app.evidence].filter((e): e is PriceEvidence => e !== null);
+  const table = plausible(pricingTableEvidence(page, product, isPlausible));
+  const structured = [ld.evidence, md.evidence, meta.evidence, app.evidence].map(plausible).filter((e): e is PriceEvidence => e !== null);
 
   // ---- price
   let chosen: PriceEvidence | null = null;
@@ -117,8 +125,9 @@ function run(input: ExtractInput): ExtractResult {
     if (exact) {
       chosen = exact;
     } else {
+      // Only the low end of a price range is known: the page's own price beats it when higher.
       const low = structured[0];
-      const text = pageTextEvidence(page, product);
+      const text = plausible(pageTextEvidence(page, product, isPlausible));
       if (text && !pricesAgree(text.price, low.price) && text.price > low.price) {
         chosen = text;
         notes.push(`${low.detail} ignored (a low end of a range, the page shows ${formatUsd(text.price)})`);
@@ -127,32 +136,17 @@ function run(input: ExtractInput): ExtractResult {
       }
     }
   } else {
-    chosen = pageTextEvidence(page, product);
+    chosen = plausible(pageTextEvidence(page, product, isPlausible));
   }
   if (app.note && !chosen) notes.push(app.note);
+  if (!chosen) notes.push(...implausible);
 
   // ---- stock
-  const seen = pageStock(page);
   const structuredAvailability: Availability | null =
     chosen?.availability ?? ld.availability ?? md.availability ?? meta.availability ?? app.availability ?? null;
-  let state: Availability | null;
-  let stockWhy: string;
-  if (seen.state === 'out_of_stock') {
-    state = 'out_of_stock';
-    stockWhy = seen.detail;
-  } else if (seen.state === 'preorder' || structuredAvailability === 'preorder') {
-    state = 'preorder';
-    stockWhy = seen.state === 'preorder' ? seen.detail : 'structured data says pre-order';
-  } else if (structuredAvailability === 'out_of_stock') {
-    state = 'out_of_stock';
-    stockWhy = 'structured data says out of stock';
-  } else if (structuredAvailability === 'in_stock' || seen.state === 'in_stock') {
-    state = 'in_stock';
-    stockWhy = seen.state === 'in_stock' ? seen.detail : 'structured data says in stock';
-  } else {
-    state = null;
-    stockWhy = seen.detail;
-  }
+  const stock = judgeStock(pageStock(page), structuredAvailability);
+  const state = stock.state;
+  let stockWhy = stock.detail;
   let inStock: boolean | null;
   if (state === 'preorder') {
     inStock = rules.preorderInStock === true;
@@ -167,6 +161,9 @@ function run(input: ExtractInput): ExtractResult {
     const why = notes.length ? `; ${notes.join('; ')}` : '';
     return result(null, inStock, 'no_price', null, `no 1-unit price found (no structured price, tier table or price near the title)${why}`);
   }
+  // Last guard: whatever happened above, never return a price outside the plausible range.
+  const range = checkPriceRange(chosen.price, product);
+  if (!range.ok) return result(null, inStock, 'no_price', null, `${chosen.detail} rejected: ${range.reason}`);
   const reason = [chosen.detail, ...notes, stockText].join('; ');
   return result(chosen.price, inStock, inStock === false ? 'out_of_stock' : 'ok', chosen.rule, reason);
 }

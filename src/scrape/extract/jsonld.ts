@@ -75,19 +75,22 @@ function coversOneUnit(offer: Record<string, unknown>): boolean {
   return !Number.isFinite(min) || min <= 1;
 }
 
-function offerPrices(offers: unknown, out: OfferPrice[], depth = 0): void {
+/** Offers of a Product; an offer whose own name names another product (a variant such as a tube) is `otherProduct`. */
+function offerPrices(offers: unknown, out: OfferPrice[], otherProduct: (name: string) => boolean, depth = 0): void {
   if (depth > 4 || offers === null || offers === undefined) return;
   if (Array.isArray(offers)) {
-    for (const o of offers.slice(0, 200)) offerPrices(o, out, depth + 1);
+    for (const o of offers.slice(0, 200)) offerPrices(o, out, otherProduct, depth + 1);
     return;
   }
   if (!isObj(offers)) return;
+  const offerName = firstString(offers.name).trim();
+  if (offerName && otherProduct(offerName)) return;
   const t = types(offers);
   const availability = parseAvailability(firstString(offers.availability));
   if (!currencyOk(offers)) return;
   if (t.includes('aggregateoffer')) {
     const nested: OfferPrice[] = [];
-    offerPrices(offers.offers, nested, depth + 1);
+    offerPrices(offers.offers, nested, otherProduct, depth + 1);
     const exact = nested.filter((o) => o.kind === 'offer');
     if (exact.length) {
       out.push(...exact.map((o) => ({ ...o, availability: o.availability ?? availability })));
@@ -128,7 +131,7 @@ function offerPrices(offers: unknown, out: OfferPrice[], depth = 0): void {
 }
 
 /** Every Product node of every JSON-LD block, outside related-product lists. */
-export function readJsonLdProducts(page: Page): JsonLdProduct[] {
+export function readJsonLdProducts(page: Page, otherProduct: (name: string) => boolean = () => false): JsonLdProduct[] {
   const products: JsonLdProduct[] = [];
   const seen = new Set<unknown>();
   for (const el of page.elements) {
@@ -153,7 +156,7 @@ export function readJsonLdProducts(page: Page): JsonLdProduct[] {
       if (t.includes('itemlist') || t.includes('breadcrumblist')) continue;
       if (t.some((x) => PRODUCT_TYPES.has(x))) {
         const offers: OfferPrice[] = [];
-        offerPrices(node.offers, offers);
+        offerPrices(node.offers, offers, otherProduct);
         const availability = offers.find((o) => o.availability)?.availability ?? null;
         products.push({ name: firstString(node.name).trim(), url: firstString(node.url), offers, availability });
       }
@@ -205,7 +208,11 @@ export interface StructuredFinding {
  * price: the lowest Offer price for one unit, else an AggregateOffer lowPrice.
  */
 export function jsonLdEvidence(page: Page, product: ProductIdentity, url?: string): StructuredFinding {
-  const all = readJsonLdProducts(page);
+  const otherProduct = (name: string): boolean => {
+    const v = judgeName(name, product);
+    return v !== null && v !== 'ok';
+  };
+  const all = readJsonLdProducts(page, otherProduct);
   if (!all.length) return { evidence: null, availability: null, names: [] };
   const eligible = all.filter((p) => !p.name || judgeName(p.name, product) === 'ok' || judgeName(p.name, product) === null);
   const heading = page.h1Text || page.title;

@@ -13,10 +13,14 @@ export interface MoneyMatch {
 export const MAX_PRICE = 10_000_000;
 
 // `$1,234.56`, `$ 92.30`, `US$92.30`, `USD 92.30`, `USD $92.30`, `92.30 USD`, `$1,234`.
+// A space between sign and number may not be a line break: "$" and "1" in different blocks are not an amount.
 const NUMBER = String.raw`(\d{1,3}(?:,\d{3})+|\d+)(?:\.(\d{1,2}))?(?![\d,]*\d)`;
-const PREFIXED = String.raw`(?:US\s?\$|USD\s?\$?|\$)\s?` + NUMBER;
-const SUFFIXED = String.raw`(?<![\d.,$])` + NUMBER + String.raw`\s?(?:USD|US\$)(?![a-z])`;
-const MONEY_RE = new RegExp(`(?<![\\w.])(?:${PREFIXED})|${SUFFIXED}`, 'gi');
+const GAP = String.raw`[ \t\u00a0]?`;
+const PREFIXED = String.raw`(?:US${GAP}\$|USD${GAP}\$?|usd${GAP}\$?|\$)` + GAP + NUMBER;
+const SUFFIXED = String.raw`(?<![\d.,$])` + NUMBER + GAP + String.raw`(?:USD|usd|US\$)(?![A-Za-z])`;
+// Not after a capital letter or digit: "CA$130", "A$", "NZ$", "HK$" are other dollars. A lower-case
+// letter may touch the sign: "Sale price$92.30" is how adjacent inline elements read.
+const MONEY_RE = new RegExp(`(?<![A-Z0-9.$])(?:${PREFIXED})|${SUFFIXED}`, 'g');
 
 function toNumber(intPart: string, frac: string | undefined): number | null {
   const n = Number(intPart.replace(/,/g, '') + (frac ? `.${frac}` : ''));

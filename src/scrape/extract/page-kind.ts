@@ -25,7 +25,9 @@ export function detectBlocked(page: Page | null, status: number | undefined, raw
   const short = visible.length < 2500;
   if (short) {
     const m = CHALLENGE_TEXT_RE.exec(visible) ?? CHALLENGE_TEXT_RE.exec(rawHead);
-    if (m && !page?.h1) return { reason: `challenge page ("${m[0]}")${status ? ` with HTTP ${status}` : ''}` };
+    // A challenge page may carry the site name as its heading, never a product name.
+    const productHeading = !!page?.h1Text && (findWeights(page.h1Text).length > 0 || /\b(?:gold|silver|platinum|palladium|goldback|coin|bar|round)\b/i.test(page.h1Text));
+    if (m && !productHeading) return { reason: `challenge page ("${m[0]}")${status ? ` with HTTP ${status}` : ''}` };
     if (m && status && status >= 400) return { reason: `challenge page ("${m[0]}") with HTTP ${status}` };
   }
   if (status === 503 && short && /captcha|challenge|cf-chl|just a moment/i.test(rawHead)) {
@@ -49,7 +51,7 @@ export function detectNotFound(page: Page, status: number | undefined): KindVerd
 
 const METAL_WORDS = ['gold', 'silver', 'platinum', 'palladium'] as const;
 const PACK_RE =
-  /\b(?:tube|roll|box|pack|lot|sheet|set|bag|case)\s+of\s+(\d{1,4})\b|\b(\d{1,4})[-\s]?(?:coin|pc|piece|bar|round)s?\s+(?:tube|roll|box|lot|set|pack)\b|\bmonster\s+box\b|\((\d{1,4})\s*(?:coins|pcs|pieces|bars|rounds)\)|\b(\d{1,4})\s*x\s+\d/i;
+  /\b(?:tube|roll|box|pack|lot|sheet|set|bag|case)\s+of\s+(\d{1,4})\b|\b(\d{1,4})[-\s]?(?:coin|pc|piece|bar|round)s?\s+(?:tube|roll|box|lot|set|pack)\b|\bmonster\s+box\b|\((\d{1,4})\s*(?:coins|pcs|pieces|bars|rounds)\)|\b(\d{1,4})\s*x\s+\d|\b(\d{1,4})[-\s]?pack\b/i;
 
 function metalsNamed(text: string): Set<string> {
   const out = new Set<string>();
@@ -93,7 +95,7 @@ export function judgeName(text: string, product: ProductIdentity, catalogue: str
     return `page names ${[...metals].join('/')} ("${t.slice(0, 80)}"), the catalogue entry is ${product.metal}`;
   }
   const pack = PACK_RE.exec(t);
-  const pieces = pack ? Number(pack[1] ?? pack[2] ?? pack[3] ?? pack[4] ?? 500) : 0;
+  const pieces = pack ? Number(pack[1] ?? pack[2] ?? pack[3] ?? pack[4] ?? pack[5] ?? 500) : 0;
   if (pack && pieces > 1 && !PACK_RE.test(catalogue)) {
     return `page names a multi-piece product "${pack[0]}" ("${t.slice(0, 80)}"), the catalogue entry is one ${product.coinName}`;
   }

@@ -19,7 +19,7 @@ const ONE_RE = new RegExp(String.raw`^${LEAD}(?:1|one)\s*${UNIT_WORDS}?\s*${RANG
 const ANY_QTY_RE = /^(?:any|all|any\s+and\s+all)\s*(?:qty|quantity|quantities|amount)$/i;
 const QTY_RE = new RegExp(String.raw`^${LEAD}\d[\d,]*\s*${UNIT_WORDS}?\s*${RANGE}?\s*${UNIT_WORDS}?\s*\+?$`, 'i');
 /** Columns that hold something other than a price for one unit. */
-const NOT_A_PRICE_COLUMN_RE = /premium|over spot|spot|per\s*(?:troy\s*)?oz|per\s*ounce|\/\s*oz|sav(?:e|ings)|discount|shipping|msrp|retail|list price|you save|difference|percent|%|total for|sell to us|we buy|buyback|bid/i;
+const NOT_A_PRICE_COLUMN_RE = /premium|over spot|spot|per\s*(?:troy\s*)?oz|per\s*ounce|\/\s*oz|sav(?:e|ings)|discount|shipping|msrp|retail|list price|you save|difference|percent|%|total for|sell to us|we buy|we pay|buyback|bid/i;
 
 /** What the table rules never read (struck-out was / compare-at amounts included). */
 const SKIP = F_NOT_CONTENT;
@@ -62,14 +62,26 @@ function cellsOf(page: Page, row: El, max = 12): Cell[] | null {
   return out;
 }
 
-/** The first amount of a cell that is a price for one unit (not a per-ounce figure on a multi-ounce product). */
+const PAYMENT_WORD_RE = /\b(?:e?-?check|wire|ach|bank|cash|crypto|bitcoin|btc|card|credit|debit|paypal)\b/i;
+
+/**
+ * The price for one unit in a cell: its first amount (not a per-ounce figure on a multi-ounce
+ * product), or, when the cell lists amounts by payment method ("$99.79 Card / $95.95 Wire"), the lowest.
+ */
 function amountIn(text: string, product: ProductIdentity): number | null {
-  for (const m of findMoney(text)) {
-    const after = text.slice(m.index + m.length, m.index + m.length + 12).toLowerCase();
+  const amounts: { value: number; payment: boolean }[] = [];
+  const all = findMoney(text);
+  for (let i = 0; i < all.length; i++) {
+    const m = all[i];
+    const after = text.slice(m.index + m.length, m.index + m.length + 20).toLowerCase();
     if (product.weightOz !== 1 && /^\s*(?:\/|per)\s*(?:troy\s*)?(?:oz|ounce)/.test(after)) continue;
-    return m.value;
+    const between = text.slice(i > 0 ? all[i - 1].index + all[i - 1].length : 0, m.index);
+    amounts.push({ value: m.value, payment: PAYMENT_WORD_RE.test(after.split('$')[0]) || PAYMENT_WORD_RE.test(between) });
   }
-  return null;
+  if (!amounts.length) return null;
+  const labelled = amounts.filter((a) => a.payment);
+  if (labelled.length >= 2) return pickLowest(labelled.map((a) => ({ label: '', price: a.value })))!.price;
+  return amounts[0].value;
 }
 
 function hasMoney(cells: Cell[]): boolean {
@@ -132,9 +144,12 @@ function readRow(page: Page, row: El, product: ProductIdentity): TierRow | null 
   const cells = cellsOf(page, row, 10);
   if (!cells || cells.length < 2) return null;
   if (!isOneUnitLabel(cells[0].text)) return null;
+  if (isBuyback(page, row)) return null;
   const header = headerFor(page, row, cells.length);
   const entries: { label: string; price: number }[] = [];
   for (let i = 1; i < cells.length; i++) {
+    // Label/value pairs in one container (<dl><dt>1-24</dt><dd>$95.40</dd><dt>25-99</dt>...): stop at the next tier.
+    if (isQtyLabel(cells[i].text)) break;
     const label = header?.[i] ?? '';
     if (NOT_A_PRICE_COLUMN_RE.test(label)) continue;
     if (NOT_A_PRICE_COLUMN_RE.test(cells[i].text.replace(/\$[\d,.]+/g, ''))) continue;
@@ -164,6 +179,27 @@ function rowsAfter(page: Page, headerRow: El): El[] {
   return rows;
 }
 
+const BUYBACK_RE = /sell (?:to|your)|we buy|we pay|buy ?back|bid price|cash offer/i;
+
+/**
+ * Is the row part of what the dealer pays (a "Sell to us" table)? Judged on the caption and the
+ * heading-like element right before the row's table or container (two levels up at most).
+ */
+function isBuyback(page: Page, row: El): boolean {
+  let box: El | null = page.parentOf(row);
+  for (let level = 0; box && level < 3; level++, box = page.parentOf(box)) {
+    for (const c of box.children) {
+      if (isElement(c) && c.name === 'caption' && BUYBACK_RE.test(page.line(c, F_NOT_CONTENT, 200))) return true;
+    }
+    // Only a heading-like element right before counts (not a whole neighbouring block).
+    const before = prevElement(box);
+    if (before && (/^h[1-6]$/.test(before.name) || page.textLength(before, F_NOT_CONTENT) <= 80) && !page.mayHoldMoney(before, F_NOT_CONTENT)) {
+      if (BUYBACK_RE.test(page.line(before, F_NOT_CONTENT, 200))) return true;
+    }
+  }
+  return false;
+}
+
 /** Quantities as columns: a header row with a 1-unit label in column j, payment methods as rows. */
 function readTransposed(page: Page, headerRow: El, product: ProductIdentity): TierRow | null {
   const following = nextElement(headerRow) ?? (headerRow.name === 'tr' && page.parentOf(headerRow)?.name === 'thead' ? nextElement(page.parentOf(headerRow)!) : null);
@@ -173,6 +209,7 @@ function readTransposed(page: Page, headerRow: El, product: ProductIdentity): Ti
   if (width < 3) return null;
   const head = cellsOf(page, headerRow, 12);
   if (!head || head.length < 3) return null;
+  if (isBuyback(page, headerRow)) return null;
   const j = head.findIndex((c, i) => i > 0 && isOneUnitLabel(c.text));
   if (j < 0) return null;
   if (!head.some((c, i) => i > 0 && i !== j && isQtyLabel(c.text) && !isOneUnitLabel(c.text))) return null;
@@ -231,7 +268,8 @@ function readLines(page: Page, el: El, product: ProductIdentity): TierRow | null
 
 const ROW_CANDIDATE_SKIP = new Set(['html', 'body', 'head', 'table', 'thead', 'tbody', 'tfoot', 'ul', 'ol', 'select', 'option', 'script', 'style']);
 
-export function pricingTableEvidence(page: Page, product: ProductIdentity): PriceEvidence | null {
+/** The 1-unit row of the page's tier table; rows whose price `plausible` refuses are passed over. */
+export function pricingTableEvidence(page: Page, product: ProductIdentity, plausible: (price: number) => boolean = () => true): PriceEvidence | null {
   const found: TierRow[] = [];
   const els = page.elements;
   for (let i = 0; i < els.length && found.length < 20; i++) {
@@ -242,20 +280,20 @@ export function pricingTableEvidence(page: Page, product: ProductIdentity): Pric
     if (len === 0) continue;
     if (len <= MAX_ROW_CHARS) {
       const row = readRow(page, el, product) ?? readTransposed(page, el, product);
-      if (row) {
+      if (row && plausible(row.price)) {
         found.push(row);
         continue;
       }
     } else if (len <= MAX_ROW_CHARS * 4) {
       const t = readTransposed(page, el, product);
-      if (t) {
+      if (t && plausible(t.price)) {
         found.push(t);
         continue;
       }
     }
     if (len <= MAX_LINE_ELEMENT_CHARS) {
       const line = readLines(page, el, product);
-      if (line && !found.some((f) => page.contains(f.row, el) || page.contains(el, f.row))) found.push(line);
+      if (line && plausible(line.price) && !found.some((f) => page.contains(f.row, el) || page.contains(el, f.row))) found.push(line);
     }
   }
   if (!found.length) return null;

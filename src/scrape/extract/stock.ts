@@ -1,26 +1,37 @@
 /**
- * Stock from the page itself: out-of-stock / pre-order / in-stock phrases and the state of the
- * buy button, read IN THE PRODUCT AREA only (never menus, carousels, other products, reviews or
- * variant pickers). Phrases count only on short lines (labels, badges, buttons), not inside
- * descriptions ("this coin often sells out; click notify me when available" is not a verdict).
+ * Stock from the page itself, read IN THE PRODUCT AREA only (never menus, carousels, other
+ * products, reviews or variant pickers), and from two kinds of evidence:
+ *  - the buy control: a disabled purchase button, or one that reads "Sold out" / "Notify me",
+ *    means out of stock; an enabled "Add to cart" means purchasable; "Pre-order" means pre-order.
+ *    This is the strongest evidence: themes keep hidden "Sold out" badges in the markup, but they
+ *    do not leave the purchase button enabled on a product that cannot be bought.
+ *  - phrases on short lines (labels, badges): "Out of stock", "Pre-order", "In stock". Only lines
+ *    of at most 100 characters count, so a description saying "this coin often sells out; click
+ *    notify me when available" is not a verdict, and a line about the price ("price currently
+ *    unavailable, call for a quote") is not about stock.
  */
-import { F_NOT_CONTENT, F_NOTEXT, type El, type Page } from './dom.js';
+import { F_NOT_CONTENT, type El, type Page } from './dom.js';
 import type { Availability } from './evidence.js';
 
 const SKIP = F_NOT_CONTENT;
 const MAX_LINE = 100;
 
 export const OUT_OF_STOCK_RE =
-  /\b(?:out[\s-]of[\s-]stock|sold[\s-]?out|currently unavailable|temporarily unavailable|no longer available|not available for (?:purchase|sale)|unavailable for purchase|notify me when (?:it(?:'s| is) )?(?:available|back in stock|in stock|restocked)|email me when (?:available|back in stock)|notify when available|not in stock|this item is unavailable|backordered? unavailable)\b/i;
+  /\b(?:out[\s-]of[\s-]stock|sold[\s-]?out|currently unavailable|temporarily unavailable|no longer available|not available for (?:purchase|sale)|unavailable for purchase|notify me when (?:it(?:'s| is) )?(?:available|back in stock|in stock|restocked)|notify me when this product is (?:back )?in stock|email me when (?:available|back in stock|this product is back in stock)|notify when available|not in stock|this item is unavailable)\b/i;
 export const PREORDER_RE = /\bpre-?orders?\b|\bpre-?sale\b/i;
 export const IN_STOCK_RE = /\bin[\s-]stock\b|\bavailable now\b|\bready to ship\b|\bships? (?:in|within) \d|\bavailable to ship\b/i;
 const BUY_RE = /add (?:to )?(?:cart|bag|basket)|buy (?:it )?now|purchase/i;
-const NOTIFY_RE = /notify me|email me|alert me/i;
+const NOTIFY_RE = /notify me|email me|alert me|sold[\s-]?out|out of stock|unavailable/i;
+/** A line about the price, not the stock ("price currently unavailable, call for a quote"). */
+const PRICE_LINE_RE = /\bprice|\bpricing|\bquote\b/i;
 
 export interface PageStock {
-  state: Availability | null;
-  /** What was seen, for the reason line. */
-  detail: string;
+  /** What the buy control says, when there is one in the product area. */
+  control: Availability | null;
+  /** First stock phrase on a short line of the product area, by kind. */
+  phrase: { out_of_stock: string | null; preorder: string | null; in_stock: string | null };
+  /** What the control shows, for the reason line. */
+  controlDetail: string;
 }
 
 function isDisabled(el: El): boolean {
@@ -30,28 +41,60 @@ function isDisabled(el: El): boolean {
 }
 
 function shortLines(text: string): string[] {
-  return text
-    .split('\n')
-    .map((l) => l.replace(/\s+/g, ' ').trim())
-    .filter((l) => l && l.length <= MAX_LINE);
+  const out: string[] = [];
+  for (const raw of text.split('\n')) {
+    const l = raw.replace(/\s+/g, ' ').trim();
+    if (l && l.length <= MAX_LINE) out.push(l);
+  }
+  return out;
 }
 
-/** Out-of-stock beats pre-order beats in-stock; null when the page says nothing. */
+/** Stock evidence of the product area; the caller weighs it against structured data. */
 export function pageStock(page: Page): PageStock {
   const area = page.area;
-  if (!area) return { state: null, detail: 'no product area' };
+  const none: PageStock = { control: null, phrase: { out_of_stock: null, preorder: null, in_stock: null }, controlDetail: '' };
+  if (!area) return none;
   const lines = shortLines(page.text(area, SKIP, 300_000));
+  const phrase = { ...none.phrase };
+  for (const l of lines) {
+    if (!phrase.out_of_stock && !PRICE_LINE_RE.test(l)) phrase.out_of_stock = OUT_OF_STOCK_RE.exec(l)?.[0] ?? null;
+    if (!phrase.preorder) phrase.preorder = PREORDER_RE.exec(l)?.[0] ?? null;
+    if (!phrase.in_stock) phrase.in_stock = IN_STOCK_RE.exec(l)?.[0] ?? null;
+  }
   const buy = page.buyControl && page.contains(area, page.buyControl) && !page.has(page.buyControl, SKIP) ? page.buyControl : null;
-  const buyLabel = buy ? (buy.name.toLowerCase() === 'input' ? buy.attribs.value ?? '' : page.line(buy, F_NOTEXT, 200)) : '';
+  if (!buy) return { ...none, phrase };
+  const label = page.controlLabel(buy).replace(/\s+/g, ' ').trim().slice(0, 60);
+  let control: Availability | null = null;
+  if (NOTIFY_RE.test(label) && !BUY_RE.test(label)) control = 'out_of_stock';
+  else if (isDisabled(buy) && (BUY_RE.test(label) || PREORDER_RE.test(label))) control = 'out_of_stock';
+  else if (PREORDER_RE.test(label)) control = 'preorder';
+  else if (BUY_RE.test(label)) control = 'in_stock';
+  const controlDetail = control === null ? '' : `${isDisabled(buy) ? 'disabled ' : ''}"${label}" button`;
+  return { control, phrase, controlDetail };
+}
 
-  const oos = lines.find((l) => OUT_OF_STOCK_RE.test(l));
-  if (oos) return { state: 'out_of_stock', detail: `"${OUT_OF_STOCK_RE.exec(oos)![0]}" in the product area` };
-  if (buy && NOTIFY_RE.test(buyLabel) && !BUY_RE.test(buyLabel)) return { state: 'out_of_stock', detail: `buy button reads "${buyLabel.slice(0, 40)}"` };
-  if (buy && BUY_RE.test(buyLabel) && isDisabled(buy)) return { state: 'out_of_stock', detail: `"${buyLabel.slice(0, 40)}" button is disabled` };
-  const pre = lines.find((l) => PREORDER_RE.test(l));
-  if (pre || (buy && PREORDER_RE.test(buyLabel))) return { state: 'preorder', detail: `"${(pre ?? buyLabel).slice(0, 40)}" in the product area` };
-  const inStock = lines.find((l) => IN_STOCK_RE.test(l));
-  if (inStock) return { state: 'in_stock', detail: `"${IN_STOCK_RE.exec(inStock)![0]}" in the product area` };
-  if (buy && BUY_RE.test(buyLabel)) return { state: 'in_stock', detail: `"${buyLabel.slice(0, 40)}" button is enabled` };
+export interface StockVerdict {
+  state: Availability | null;
+  /** Why, for the reason line. */
+  detail: string;
+}
+
+/**
+ * Weighs the page's stock evidence against structured availability (JSON-LD, microdata, app
+ * state): the buy control first, then phrases, then structured data.
+ */
+export function judgeStock(seen: PageStock, structured: Availability | null): StockVerdict {
+  const { control, phrase } = seen;
+  if (control === 'out_of_stock') return { state: 'out_of_stock', detail: seen.controlDetail };
+  if (control === 'in_stock') {
+    if (phrase.preorder) return { state: 'preorder', detail: `"${phrase.preorder}" in the product area` };
+    if (structured === 'preorder') return { state: 'preorder', detail: 'structured data says pre-order' };
+    return { state: 'in_stock', detail: `enabled ${seen.controlDetail}` };
+  }
+  if (control === 'preorder') return { state: 'preorder', detail: seen.controlDetail };
+  if (phrase.out_of_stock) return { state: 'out_of_stock', detail: `"${phrase.out_of_stock}" in the product area` };
+  if (phrase.preorder) return { state: 'preorder', detail: `"${phrase.preorder}" in the product area` };
+  if (phrase.in_stock) return { state: 'in_stock', detail: `"${phrase.in_stock}" in the product area` };
+  if (structured) return { state: structured, detail: `structured data says ${structured.replace(/_/g, ' ')}` };
   return { state: null, detail: 'no stock signal in the product area' };
 }

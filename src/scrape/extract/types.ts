@@ -35,6 +35,12 @@ export interface ExtractInput {
   vendor: string;
   product: ProductIdentity;
   rules?: VendorRules;
+  /**
+   * Spot in USD per troy ounce of the product's metal (gold for goldbacks), when known: candidate
+   * prices under melt value or over the metal's premium ceiling are then skipped (sanity.ts judgePrice).
+   * Without it, the per-metal range check decides what is plausible.
+   */
+  spotUsdPerOz?: number | null;
 }
 
 export interface ExtractResult {

@@ -1,0 +1,77 @@
+import type { CoinLatestFile } from '../contract/coin-latest-schema.js';
+import { GLOBAL_LATEST_PATH, HISTORY_DAYS, MANIFEST_PATH, PROVIDERS_PATH, coinHistoryPath, coinLatestPath } from '../contract/published-files.js';
+import { buildCoinLatest } from '../export/coin-latest.js';
+import { buildGlobalLatest } from '../export/global-latest.js';
+import { countWindows } from '../export/manifest.js';
+import { MANIFEST_ENDPOINTS, type PublishedManifest } from '../contract/manifest-schema.js';
+import { renderPublishedFiles } from '../export/render-files.js';
+import { DEFAULT_PUBLISH_RULES, utcDate, type PublishRules } from '../export/rules.js';
+import { mergeManifestParts, mergeProviders } from './merge-catalogue-files.js';
+import { mergeHistories } from './merge-history.js';
+import { mergeCoinLatest } from './merge-latest.js';
+import { parseBranch, type BranchTree, type ParsedBranch } from './parse-branch.js';
+
+export interface MergeResult {
+  /** The merged tree: relative path under data/ -> text (price files checked and stable). */
+  files: Map<string, string>;
+  /** Branches merged, in the order given. */
+  used: string[];
+  /** Branches left out whole, with why (invalid JSON, a file breaking the contract, no manifest). */
+  skipped: Array<{ branch: string; reason: string }>;
+}
+
+export interface MergeOptions {
+  /** Must match the exporters' rules. Default DEFAULT_PUBLISH_RULES. */
+  rules?: PublishRules;
+}
+
+/**
+ * Merges the pollers' trees (api1..apiN, in priority order: the earlier branch wins ties) into the
+ * tree of `main`. A branch with any invalid file is skipped whole and never corrupts the result.
+ * Price files are merged by the builders' rules (see mergeCoinLatest, mergeHistories); manifest and
+ * providers are unions; api/latest.json is recomputed. Other files (spot feeds) are passed through, the
+ * earlier branch winning. The output passes the published contract. No valid branch: an empty result.
+ */
+export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptions = {}): MergeResult {
+  const rules = options.rules ?? DEFAULT_PUBLISH_RULES;
+  const branches: ParsedBranch[] = [];
+  const skipped: MergeResult['skipped'] = [];
+  for (const tree of trees) {
+    const parsed = parseBranch(tree);
+    if (parsed.ok) branches.push(parsed.branch);
+    else skipped.push({ branch: tree.branch, reason: parsed.reason });
+  }
+  if (!branches.length) return { files: new Map(), used: [], skipped };
+
+  const manifestParts = mergeManifestParts(branches.map((b) => b.manifest));
+  const { slugs, anchorWindow, generatedAt } = manifestParts;
+  const values = new Map<string, unknown>();
+  const coinFiles: CoinLatestFile[] = [];
+  for (const slug of slugs) {
+    const latests = branches.map((b) => b.coinLatest.get(slug)).filter((f): f is CoinLatestFile => f !== undefined);
+    const latest = anchorWindow === null ? buildCoinLatest({ slug, anchorWindow: null, vendors: [], windowPrices: [] }) : mergeCoinLatest(slug, latests, anchorWindow, rules);
+    coinFiles.push(latest);
+    values.set(coinLatestPath(slug), latest);
+    for (const days of HISTORY_DAYS) {
+      const histories = branches.map((b) => b.history.get(slug)?.get(days)).filter((h) => h !== undefined);
+      values.set(coinHistoryPath(slug, days), anchorWindow === null ? [] : mergeHistories(histories, { days, lastDate: utcDate(anchorWindow) }));
+    }
+  }
+  const manifest: PublishedManifest = {
+    generated_at: generatedAt ?? branches.map((b) => b.manifest.generated_at).sort().at(-1)!,
+    latest_window: anchorWindow,
+    window_count: countWindows(coinFiles),
+    coin_count: slugs.length,
+    coins: slugs,
+    enabled_coins: [...slugs],
+    coins_meta: manifestParts.coinsMeta,
+    endpoints: { ...MANIFEST_ENDPOINTS },
+  };
+  values.set(MANIFEST_PATH, manifest);
+  values.set(PROVIDERS_PATH, mergeProviders(branches.map((b) => b.providers)));
+  values.set(GLOBAL_LATEST_PATH, buildGlobalLatest({ coins: coinFiles, anchorWindow, generatedAt: manifest.generated_at }));
+
+  const files = renderPublishedFiles(values);
+  for (const b of branches) for (const [path, text] of b.other) if (!files.has(path)) files.set(path, text);
+  return { files: new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))), used: branches.map((b) => b.branch), skipped };
+}

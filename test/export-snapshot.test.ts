@@ -1,0 +1,82 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createClient, type Client } from '@libsql/client';
+import { existsSync, readdirSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { generateHistory } from '../src/bench/history.js';
+import { SnapshotTooLargeError, writeSnapshot } from '../src/export/snapshot.js';
+import { runMigrations } from '../src/store/migrations.js';
+import { tempDir } from './support/temp.js';
+
+const SUCCESSFUL = "is_failed = 0 AND outcome IN ('ok', 'out_of_stock') AND price IS NOT NULL";
+
+describe('writeSnapshot', () => {
+  let dir: Awaited<ReturnType<typeof tempDir>>;
+  let client: Client;
+  const targets = ['ase', 'age'].flatMap((coin) => ['apmex', 'jmbullion', 'sdbullion'].map((vendor) => ({ coin, vendor })));
+  beforeAll(async () => {
+    dir = await tempDir('snapshot');
+    client = createClient({ url: `file:${join(dir.path, 'prices.db')}` });
+    await runMigrations(client);
+    await generateHistory(client, { days: 3, targets, pollers: ['api1', 'api2', 'api3'], now: new Date('2026-11-23T12:00:00Z') });
+  });
+  afterAll(async () => {
+    client.close();
+    await dir.remove();
+  });
+
+  it('holds one row per coin, vendor and window, the pollers merged, no failed rows and no indexes', async () => {
+    const outFile = join(dir.path, 'prices-snapshot.db');
+    const result = await writeSnapshot({ client, outFile, days: 2 });
+    const expected = await client.execute(`SELECT COUNT(*) AS groups, SUM(n) AS rows FROM (SELECT COUNT(*) AS n FROM price_snapshots
+      WHERE ${SUCCESSFUL} AND window_start >= '2026-11-22' GROUP BY coin_slug, vendor, window_start)`);
+    expect(result.rows).toBe(Number(expected.rows[0].groups));
+    expect(result).toMatchObject({ warning: null, firstWindow: '2026-11-22T00:00:00Z', lastWindow: '2026-11-23T11:45:00Z' });
+
+    const snap = createClient({ url: `file:${outFile}` });
+    const counts = await snap.execute('SELECT COUNT(*) AS n, SUM(samples) AS samples, COUNT(DISTINCT window || coin_id || vendor_id) AS keys FROM prices');
+    expect(Number(counts.rows[0].n)).toBe(result.rows);
+    expect(Number(counts.rows[0].keys)).toBe(result.rows);
+    expect(Number(counts.rows[0].samples)).toBe(Number(expected.rows[0].rows));
+    expect((await snap.execute("SELECT COUNT(*) AS n FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL")).rows[0].n).toBe(0);
+
+    // The view reads like the source table: the newest successful row of the window wins.
+    const viewRow = (await snap.execute("SELECT * FROM price_windows WHERE coin_slug = 'ase' AND vendor = 'apmex' AND window_start = '2026-11-23T11:00:00Z'")).rows[0];
+    const source = (await client.execute(`SELECT price, in_stock, outcome, COUNT(*) OVER () AS n FROM price_snapshots WHERE coin_slug = 'ase' AND vendor = 'apmex'
+      AND window_start = '2026-11-23T11:00:00Z' AND ${SUCCESSFUL} ORDER BY scraped_at DESC LIMIT 1`)).rows[0];
+    expect(viewRow.price).toBe(source.price);
+    expect(viewRow.in_stock).toBe(source.outcome === 'ok' && source.in_stock !== 0 ? 1 : 0);
+    expect(viewRow.samples).toBe(Number(source.n));
+    expect(viewRow.source).toBe('http');
+    const meta = Object.fromEntries((await snap.execute('SELECT key, value FROM meta')).rows.map((r) => [r.key, r.value]));
+    expect(meta).toMatchObject({ days: '2', scope: 'all pollers', first_window: '2026-11-22T00:00:00Z' });
+    expect(meta.about).toMatch(/sqlite3 prices\.db/);
+    expect(await snap.execute("SELECT COUNT(*) AS n FROM price_windows WHERE price IS NULL OR price <= 0").then((r) => r.rows[0].n)).toBe(0);
+    snap.close();
+    expect(readdirSync(dir.path).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('warns over the budget and refuses over the limit, leaving the previous snapshot untouched', async () => {
+    const outFile = join(dir.path, 'guarded.db');
+    const warned = await writeSnapshot({ client, outFile, warnBytes: 1024 });
+    expect(warned.warning).toMatch(/over the 1\.0 KiB budget/);
+    expect(existsSync(outFile)).toBe(true);
+
+    await writeFile(outFile, 'previous snapshot');
+    const err = await writeSnapshot({ client, outFile, maxBytes: 16 * 1024 }).catch((e) => e);
+    expect(err).toBeInstanceOf(SnapshotTooLargeError);
+    expect(err.message).toMatch(/snapshot refused: [\d.]+ KiB is over the 16\.0 KiB limit/);
+    expect(await readFile(outFile, 'utf8')).toBe('previous snapshot');
+    expect(readdirSync(dir.path).filter((f) => f.includes('.tmp'))).toEqual([]);
+  });
+
+  it('snapshots one poller when asked', async () => {
+    const outFile = join(dir.path, 'api2.db');
+    const all = await writeSnapshot({ client, outFile: join(dir.path, 'all.db'), days: 1 });
+    const one = await writeSnapshot({ client, outFile, days: 1, pollerId: 'api2' });
+    const snap = createClient({ url: `file:${outFile}` });
+    expect(Number((await snap.execute('SELECT MAX(samples) AS m FROM prices')).rows[0].m)).toBe(1);
+    snap.close();
+    expect(one.rows).toBeLessThanOrEqual(all.rows);
+  });
+});
