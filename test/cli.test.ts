@@ -1,11 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { existsSync } from 'node:fs';
 import { writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { runPoller, spawnPoller } from './support/cli.js';
 import { testRedis } from './support/redis.js';
 import { tempDir } from './support/temp.js';
 
-const COMMANDS = ['start', 'scheduler', 'worker', 'api', 'exporter', 'merger', 'import-log', 'extract', 'fleet', 'demo', 'status'];
+const COMMANDS = ['start', 'scheduler', 'worker', 'api', 'exporter', 'merger', 'export', 'import-log', 'extract', 'fleet', 'demo', 'bench', 'status'];
 const REAL = '../shared/contract/config/providers.json';
 
 describe('the poller program', () => {
@@ -38,7 +39,7 @@ describe('the poller program', () => {
     expect(await runPoller(['import-log', '--bogus', 'x'])).toMatchObject({ code: 2, out: expect.stringContaining("Unknown option '--bogus'") });
   });
 
-  for (const role of ['start', 'scheduler', 'worker', 'api']) {
+  for (const role of ['start', 'scheduler', 'worker', 'exporter', 'merger', 'api']) {
     it(`${role} stops at once on a bad variable, naming it`, async () => {
       const { code, out } = await runPoller([role], { WORKER_CONCURRENCY: 'lots', REDIS_URL: redis.url });
       expect(code).toBe(2);
@@ -60,6 +61,7 @@ describe('the poller program', () => {
     const env = {
       REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, CATALOGUE_PATH: REAL, TURSO_DATABASE_URL: `file:${join(dir.path, 'start.db')}`,
       RECOVERY_LOG_DIR: join(dir.path, 'log'), API_PORT: '0', CATALOGUE_WATCH_MS: '0',
+      API_DATA_REPO: join(dir.path, 'remote.git'), PUBLISH_DIR: join(dir.path, 'publish'),
     };
     const p = spawnPoller(['start'], env);
     await p.waitFor(/poller api1 running/);
@@ -71,10 +73,30 @@ describe('the poller program', () => {
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.output()).toMatch(/stopped/);
+    // The exporter made the embedded default remote: a bare repository.
+    expect(existsSync(join(dir.path, 'remote.git', 'HEAD'))).toBe(true);
   });
 
-  it('exporter and merger say they are not built yet', async () => {
-    expect(await runPoller(['exporter'])).toMatchObject({ code: 2, out: expect.stringContaining('not built yet') });
+  for (const role of ['exporter', 'merger']) {
+    it(`${role} runs on its own and exits 0 on SIGTERM`, async () => {
+      const env = {
+        REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, CATALOGUE_PATH: REAL, TURSO_DATABASE_URL: `file:${join(dir.path, `${role}.db`)}`,
+        API_DATA_REPO: join(dir.path, `${role}-remote.git`), PUBLISH_DIR: join(dir.path, `${role}-publish`), CATALOGUE_WATCH_MS: '0',
+      };
+      const p = spawnPoller([role], env);
+      await p.waitFor(/poller api1 running/);
+      p.child.kill('SIGTERM');
+      expect(await p.exited).toBe(0);
+    });
+  }
+
+  it('export writes the data/ tree of a database into a folder', async () => {
+    const out = join(dir.path, 'export-out');
+    const { code, out: text } = await runPoller(['export', '--out', out, '--all'], { TURSO_DATABASE_URL: `file:${join(dir.path, 'export.db')}`, CATALOGUE_PATH: REAL });
+    expect(code, text).toBe(0);
+    const manifest = JSON.parse(await readFile(join(out, 'data', 'api', 'manifest.json'), 'utf8'));
+    expect(manifest.coins).toContain('ase');
+    expect(existsSync(join(out, 'data', 'api', 'ase', 'latest.json'))).toBe(true);
   });
 
   it('status and import-log run against a database', async () => {

@@ -163,6 +163,18 @@ describe('mergeTrees', () => {
     expect(withJunk.files).toEqual(merge().files);
   });
 
+  it('finds the price files under a root folder and passes the rest of the tree through', () => {
+    const underData = (name: string) => ({ branch: name, files: new Map([...trees.get(name)!].map(([p, t]) => [`data/${p}`, t] as [string, string]).concat([['README.md', `# ${name}\n`]])) });
+    const broken = underData('api2');
+    broken.files.set('data/api/ase/history-7d.json', '[{"date": "2026-11-23"}]');
+    const result = mergeTrees([underData('api1'), { ...broken, branch: 'api2-broken' }, underData('api3')], { root: 'data/' });
+    expect(result.skipped).toEqual([{ branch: 'api2-broken', reason: expect.stringMatching(/^data\/api\/ase\/history-7d\.json breaks the published contract/) }]);
+    const plain = mergeTrees([branch('api1'), branch('api3')]);
+    expect([...result.files.keys()].filter((p) => p.startsWith('data/api/')).sort()).toEqual([...plain.files.keys()].filter((p) => p.startsWith('api/')).map((p) => `data/${p}`).sort());
+    expect(result.files.get('data/api/ase/latest.json')).toBe(plain.files.get('api/ase/latest.json'));
+    expect(result.files.get('README.md')).toBe('# api1\n');
+  });
+
   it('ages a fresh price of a branch that stopped into a stale fill', () => {
     const stopped = new Map(trees.get('api1')!);
     const ase = read(stopped, 'api/ase/latest.json');

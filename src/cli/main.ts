@@ -2,6 +2,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BENCH_SECTIONS, runBench, type BenchSection } from '../bench/run-bench.js';
 import { demoCommand } from './demo-command.js';
 import { reportError, UsageError } from './errors.js';
+import { exportCommand } from './export-command.js';
 import { extractCommand } from './extract-command.js';
 import { fleetCommand } from './fleet-command.js';
 import { importLogCommand } from './import-log-command.js';
@@ -24,13 +25,13 @@ const ENV_NOTE = 'Configuration comes from environment variables (see README.md,
 
 const COMMANDS: Record<string, Command> = {
   start: {
-    summary: 'run one poller with every role in one process (scheduler, worker, api)',
+    summary: 'run one poller with every role in one process (scheduler, worker, exporter, merger, api)',
     usage: 'poller start',
-    help: `Reconciles job schedulers with the catalogue, runs the scrape workers of every vendor and the API
-(health and status) in one process. Without REDIS_URL it uses 127.0.0.1:6379 or starts a private
+    help: `Reconciles job schedulers with the catalogue, runs the scrape workers of every vendor, the exporter
+(this poller's branch), the merger (main) and the API (health and status) in one process. Without REDIS_URL it uses 127.0.0.1:6379 or starts a private
 redis-server. SIGTERM or Ctrl-C: stop taking jobs, finish or hand back running ones, exit 0.
 ${ENV_NOTE}`,
-    run: () => runRoles(['scheduler', 'worker', 'api'], 'start'),
+    run: () => runRoles(['scheduler', 'worker', 'exporter', 'merger', 'api'], 'start'),
   },
   scheduler: {
     summary: 'keep BullMQ job schedulers equal to the catalogue (one per enabled coin x vendor)',
@@ -54,16 +55,35 @@ failing targets. ${ENV_NOTE}`,
     run: () => runRoles(['api'], 'api'),
   },
   exporter: {
-    summary: 'build the data/ tree and push this poller\'s branch (not built yet)',
+    summary: 'export this poller\'s data/ tree and publish it on its branch (apiN), throttled',
     usage: 'poller exporter',
-    help: 'The export and publish role arrives with the export issue; this command says so and exits 2.',
-    run: async () => notYet('exporter'),
+    help: `Takes export jobs of this poller (asked for by every written row, at most one per
+EXPORT_MIN_INTERVAL_MS, and by a safety-net scheduler every EXPORT_EVERY_MINUTES), builds the data/ tree
+from the database incrementally, checks every file against the contract, commits it whole on branch
+POLLER_ID and force-pushes it to API_DATA_REPO, then asks for a merge. ${ENV_NOTE}`,
+    run: () => runRoles(['exporter'], 'exporter'),
   },
   merger: {
-    summary: 'merge api1..apiN into main (not built yet)',
+    summary: 'merge the poller branches (PUBLISH_BRANCHES) into main, after exports and every 5 minutes',
     usage: 'poller merger',
-    help: 'The merge role arrives with the export issue; this command says so and exits 2.',
-    run: async () => notYet('merger'),
+    help: `Fetches api1..apiN, unions them (newest entry per vendor wins, medians recomputed), skips a branch
+that is missing or invalid, writes the SQLite snapshot at most every SNAPSHOT_EVERY_HOURS, and pushes main
+with a lease so that two mergers never overwrite each other. ${ENV_NOTE}`,
+    run: () => runRoles(['merger'], 'merger'),
+  },
+  export: {
+    summary: 'write one poller\'s data/ tree into a folder, without git',
+    usage: 'poller export --out DIR [--poller ID | --all]',
+    help: `Reads TURSO_DATABASE_URL and writes DIR/data/api/... exactly as the exporter would publish it (every
+file checked against the contract). For people who want to look.
+  --out DIR      the folder (created)
+  --poller ID    whose rows (default POLLER_ID)
+  --all          every poller's rows together`,
+    options: { out: { type: 'string' }, poller: { type: 'string' }, all: { type: 'boolean' } },
+    run: (v) => {
+      if (!v.out) throw new UsageError('--out DIR is required');
+      return exportCommand({ out: v.out as string, pollerId: v.all ? null : ((v.poller as string | undefined) ?? undefined) });
+    },
   },
   'import-log': {
     summary: 'import recovery logs (this format or the old one) into the database, idempotently',
@@ -204,11 +224,6 @@ function usage(): string {
     '',
     ENV_NOTE,
   ].join('\n');
-}
-
-function notYet(role: string): number {
-  process.stderr.write(`poller ${role}: this role is not built yet (it comes with the export and publish issue).\n`);
-  return 2;
 }
 
 function intArg(raw: unknown, name: string, fallback: number, min = 0, max = 65535): number {

@@ -23,6 +23,8 @@ export interface MergeResult {
 export interface MergeOptions {
   /** Must match the exporters' rules. Default DEFAULT_PUBLISH_RULES. */
   rules?: PublishRules;
+  /** Folder of the price files inside each tree, e.g. `data/` for a repository tree. Default '' (paths relative to data/). */
+  root?: string;
 }
 
 /**
@@ -34,10 +36,11 @@ export interface MergeOptions {
  */
 export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptions = {}): MergeResult {
   const rules = options.rules ?? DEFAULT_PUBLISH_RULES;
+  const root = options.root ?? '';
   const branches: ParsedBranch[] = [];
   const skipped: MergeResult['skipped'] = [];
   for (const tree of trees) {
-    const parsed = parseBranch(tree);
+    const parsed = parseBranch(tree, root);
     if (parsed.ok) branches.push(parsed.branch);
     else skipped.push({ branch: tree.branch, reason: parsed.reason });
   }
@@ -71,7 +74,7 @@ export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptio
   values.set(PROVIDERS_PATH, mergeProviders(branches.map((b) => b.providers)));
   values.set(GLOBAL_LATEST_PATH, buildGlobalLatest({ coins: coinFiles, anchorWindow, generatedAt: manifest.generated_at }));
 
-  const files = renderPublishedFiles(values);
+  const files = new Map([...renderPublishedFiles(values)].map(([path, text]) => [root + path, text]));
   for (const b of branches) for (const [path, text] of b.other) if (!files.has(path)) files.set(path, text);
   return { files: new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))), used: branches.map((b) => b.branch), skipped };
 }

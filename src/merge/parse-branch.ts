@@ -1,4 +1,5 @@
 import { checkPublishedText } from '../contract/check.js';
+import { ContractError } from '../contract/contract-error.js';
 import type { CoinLatestFile } from '../contract/coin-latest-schema.js';
 import type { HistoryDays } from '../contract/published-files.js';
 import type { HistoryFile } from '../contract/history-schema.js';
@@ -6,7 +7,7 @@ import type { PublishedManifest } from '../contract/manifest-schema.js';
 import type { ProvidersFile } from '../contract/providers-schema.js';
 import { MANIFEST_PATH, classifyPublishedPath } from '../contract/published-files.js';
 
-/** One poller's published tree: relative path under data/ -> file text. */
+/** One poller's published tree: path -> file text (price files at `{root}api/...`). */
 export interface BranchTree {
   branch: string;
   files: ReadonlyMap<string, string>;
@@ -20,28 +21,29 @@ export interface ParsedBranch {
   coinLatest: Map<string, CoinLatestFile>;
   /** slug -> days -> file. */
   history: Map<string, Map<HistoryDays, HistoryFile>>;
-  /** Files that are not price files (spot feeds, ...), passed through as text. */
+  /** Files that are not price files (spot feeds, ...), by their full path, passed through as text. */
   other: Map<string, string>;
 }
 
 export type ParseBranchResult = { ok: true; branch: ParsedBranch } | { ok: false; reason: string };
 
 /**
- * Parses and checks every file of a branch. Any invalid JSON, any price file that fails its schema, or a
- * missing manifest makes the whole branch unusable: a half-valid branch must not leak into `main`.
+ * Parses and checks every file of a branch; price files are looked for under `root` (e.g. `data/`).
+ * Any invalid JSON, any price file that fails its schema, or a missing manifest makes the whole branch
+ * unusable: a half-valid branch must not leak into `main`.
  */
-export function parseBranch(tree: BranchTree): ParseBranchResult {
+export function parseBranch(tree: BranchTree, root = ''): ParseBranchResult {
   const parsed: ParsedBranch = { branch: tree.branch, manifest: null as never, providers: null, coinLatest: new Map(), history: new Map(), other: new Map() };
   try {
     for (const path of [...tree.files.keys()].sort()) {
       const text = tree.files.get(path)!;
-      const kind = classifyPublishedPath(path);
+      const kind = path.startsWith(root) ? classifyPublishedPath(path.slice(root.length)) : null;
       if (!kind) {
         if (path.endsWith('.json')) parseJson(path, text);
         parsed.other.set(path, text);
         continue;
       }
-      const value = checkPublishedText(path, text, 'published');
+      const value = checkAt(path, root, text);
       switch (kind.kind) {
         case 'manifest':
           parsed.manifest = value as PublishedManifest;
@@ -68,7 +70,7 @@ export function parseBranch(tree: BranchTree): ParseBranchResult {
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
-  if (!parsed.manifest) return { ok: false, reason: `no ${MANIFEST_PATH}` };
+  if (!parsed.manifest) return { ok: false, reason: `no ${root}${MANIFEST_PATH}` };
   return { ok: true, branch: parsed };
 }
 
@@ -77,5 +79,14 @@ function parseJson(path: string, text: string): unknown {
     return JSON.parse(text);
   } catch (err) {
     throw new Error(`${path} is not valid JSON: ${(err as Error).message}`);
+  }
+}
+
+/** Checks a price file by its path under root; errors name the full path in the tree. */
+function checkAt(path: string, root: string, text: string): unknown {
+  try {
+    return checkPublishedText(path.slice(root.length), text, 'published');
+  } catch (err) {
+    throw err instanceof ContractError ? new ContractError(path, err.problems) : err;
   }
 }

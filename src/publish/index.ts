@@ -6,3 +6,4 @@ export { PublishConfigError, PublishError } from './errors.js';
 export { DEFAULT_IDENTITY, type CommitIdentity } from './write-tree.js';
 export type { TreeFiles } from './files-to-dir.js';
 export type { PublishLogger } from './logger.js';
+export { ensureLocalRemote } from './local-remote.js';

@@ -8,7 +8,12 @@ import type { Config } from '../config/env.js';
 import { loadVendorDirectory, type VendorDirectory } from '../config/vendors.js';
 import { RecoveryLog } from '../recovery/recovery-log.js';
 import { RowSink } from '../recovery/row-sink.js';
+import { publishPollerBranch } from '../export/publish-branch.js';
+import { publishMain } from '../merge/publish-main.js';
+import { ensureLocalRemote } from '../publish/local-remote.js';
+import { openDatabase } from '../store/database.js';
 import { PriceStore } from '../store/price-store.js';
+import { startExporterRole, startMergerRole, type PublisherRole } from './publisher.js';
 import { checkMemoryPolicy, createRedisConnection } from '../../queues/connection.js';
 import { exportQueueName } from '../../queues/names.js';
 import { requestExport, type ExportJobData } from '../../queues/publish-jobs.js';
@@ -16,7 +21,7 @@ import { startApiRole, type ApiRole } from './api.js';
 import { startSchedulerRole, type SchedulerRole } from './scheduler.js';
 import { startWorkerRole, type WorkerRole, type WorkerRoleOptions } from './worker.js';
 
-export const ROLES = ['scheduler', 'worker', 'api'] as const;
+export const ROLES = ['scheduler', 'worker', 'exporter', 'merger', 'api'] as const;
 export type Role = (typeof ROLES)[number];
 
 export interface PollerOptions {
@@ -39,6 +44,8 @@ export interface Poller {
   scheduler: SchedulerRole | null;
   worker: WorkerRole | null;
   api: ApiRole | null;
+  exporter: PublisherRole | null;
+  merger: PublisherRole | null;
   connection: Redis;
   close(): Promise<void>;
 }
@@ -56,7 +63,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   }
 
   // The scheduler alone never touches the database.
-  const needsStore = roles.includes('worker') || roles.includes('api');
+  const needsStore = roles.some((r) => r !== 'scheduler');
   const ownStore = !options.store;
   const store = options.store ?? new PriceStore({ url: config.databaseUrl, authToken: config.databaseToken });
   if (needsStore) {
@@ -73,6 +80,8 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   let worker: WorkerRole | null = null;
   let scheduler: SchedulerRole | null = null;
   let api: ApiRole | null = null;
+  let exporter: PublisherRole | null = null;
+  let merger: PublisherRole | null = null;
   let stopWatching = () => {};
   const closers: Array<() => Promise<void>> = [];
   try {
@@ -111,11 +120,59 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       // One watcher, the scheduler's: workers follow the catalogue it accepts.
       scheduler = await startSchedulerRole({ config, logger, connection, catalogue, onAccepted: (c) => worker?.addVendors(c) });
     }
+    if (roles.includes('exporter') || roles.includes('merger')) {
+      if (await ensureLocalRemote(config.publishRemote)) logger.info({ remote: config.publishRemote }, 'created a local bare repository as the publishing remote');
+      // Readers of their own: exports and snapshots never wait behind the row writer.
+      const reader = openDatabase({ url: config.databaseUrl, authToken: config.databaseToken });
+      closers.push(async () => reader.close());
+      const currentCatalogue = () => scheduler?.catalogue ?? catalogue;
+      if (roles.includes('exporter')) {
+        exporter = await startExporterRole({
+          config,
+          logger,
+          redisUrl: options.redisUrl,
+          connection,
+          publish: async (pollerId) => {
+            const r = await publishPollerBranch({
+              client: reader,
+              catalogue: currentCatalogue(),
+              pollerId,
+              remoteUrl: config.publishRemote,
+              token: config.githubToken,
+              workDir: join(config.publishDir, pollerId),
+              logger,
+            });
+            return { committed: r.committed, sha: r.sha, files: r.files, ms: r.ms };
+          },
+        });
+      }
+      if (roles.includes('merger')) {
+        merger = await startMergerRole({
+          config,
+          logger,
+          redisUrl: options.redisUrl,
+          connection,
+          merge: () =>
+            publishMain({
+              remoteUrl: config.publishRemote,
+              token: config.githubToken,
+              branches: config.publishBranches,
+              workDir: join(config.publishDir, `merge-${config.pollerId}`),
+              client: reader,
+              snapshotDays: config.snapshotDays,
+              snapshotEveryMs: config.snapshotEveryMs,
+              logger,
+            }),
+        });
+      }
+    }
     if (roles.includes('api')) {
       api = await startApiRole({ port: config.apiPort, host: config.apiHost, pollerId: config.pollerId, store, logger });
     }
   } catch (err) {
     await worker?.close(0).catch(() => undefined);
+    await exporter?.close().catch(() => undefined);
+    await merger?.close().catch(() => undefined);
     connection.disconnect();
     throw err;
   }
@@ -127,12 +184,16 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
     scheduler,
     worker,
     api,
+    exporter,
+    merger,
     connection,
     async close() {
       stopWatching();
       await scheduler?.close();
       await api?.close();
       await worker?.close();
+      await exporter?.close();
+      await merger?.close();
       await sink?.close();
       for (const close of closers) await close();
       if (ownStore) await store.close();

@@ -35,7 +35,8 @@ export type SanityVerdict = { ok: true } | { ok: false; reason: string };
 
 function usd(n: number): string {
   if (!Number.isFinite(n)) return String(n);
-  return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  const [whole, cents] = Math.abs(n).toFixed(2).split('.');
+  return `${n < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${cents}`;
 }
 
 function plain(n: number): string {
@@ -164,6 +165,20 @@ export function resolveLimits(overrides: JudgePriceInput['limits'] = {}): Sanity
     maxMedianDeviationPct: overrides.maxMedianDeviationPct ?? d.maxMedianDeviationPct,
     ranges: { ...d.ranges, ...(overrides.ranges ?? {}) },
   };
+}
+
+/**
+ * The verdict of judgePrice's melt and range checks without building a reason: cheap enough to run
+ * on every candidate amount of a page. Jumps against previous prices are not part of it.
+ */
+export function isPlausiblePrice(price: number, product: ProductIdentity, spotUsdPerOz?: number | null, limits: SanityLimits = DEFAULT_SANITY_LIMITS): boolean {
+  if (!positive(price) || !product || !positive(product.weightOz)) return false;
+  if (positive(spotUsdPerOz)) {
+    const premium = (price / meltValue(product, spotUsdPerOz) - 1) * 100;
+    return premium >= -limits.belowMeltTolerancePct && premium <= limits.maxPremiumPct[product.metal];
+  }
+  const range = limits.ranges[product.metal];
+  return !!range && price >= range.min * product.weightOz && price <= range.max * product.weightOz;
 }
 
 /**

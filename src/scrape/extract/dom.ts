@@ -9,8 +9,10 @@
  *    "contains" is two comparisons and no walk ever climbs ancestors repeatedly;
  *  - flags live in a typed array; marking a subtree skips what is already marked, so all marking
  *    together touches each element at most once per flag;
- *  - text is rendered once per skip mask into one string with each element's [start, end) in it;
- *    the text of any element is then a slice, never a re-serialisation of its subtree;
+ *  - text is rendered once into one string with each element's [start, end) in it, and each skip
+ *    mask's view is cut from it by whole subtree ranges; the text of any element is then a slice,
+ *    never a re-serialisation of its subtree;
+ *  - the tree comes from a linear parser (html-parser.ts), with nesting depth capped;
  *  - every walk is iterative (no recursion), so deep nesting cannot overflow the stack.
  */
 import { load, type CheerioAPI } from 'cheerio/slim';
@@ -534,14 +536,6 @@ export class Page {
     return this.text(node, skip, limit).replace(/\s+/g, ' ').trim();
   }
 
-  /** Direct element children. */
-  childElements(node: DomNode): El[] {
-    const out: El[] = [];
-    const kids = node.children;
-    if (kids) for (const c of kids) if (isElement(c)) out.push(c);
-    return out;
-  }
-
   /** Is `node` inside `ancestor` (or the same)? Constant time for elements. */
   contains(ancestor: DomNode, node: DomNode): boolean {
     if (ancestor === node || ancestor === this.root) return true;
@@ -552,18 +546,7 @@ export class Page {
     return a <= b && b < this.endIdx[a];
   }
 
-  /** Element ancestors, nearest first (at most `max`). */
-  ancestors(el: DomNode, max = 1_000_000): El[] {
-    const out: El[] = [];
-    let i = this.idx(el);
-    i = i >= 0 ? this.parentIdx[i] : el.parent ? this.idx(el.parent) : -1;
-    while (i >= 0 && out.length < max) {
-      out.push(this.elements[i]);
-      i = this.parentIdx[i];
-    }
-    return out;
-  }
-
+  /** The deepest element holding both; each step up is a constant-time range test. */
   lowestCommonAncestor(a: El, b: El): El | null {
     let i = this.idx(a);
     const j = this.idx(b);
@@ -598,10 +581,6 @@ export class Page {
       out[i] = p < 0 ? -1 : hit[p] ? p : out[p];
     }
     return out;
-  }
-
-  byTag(name: string): El[] {
-    return this.elements.filter((e) => e.name === name);
   }
 
   isBody(el: El): boolean {
@@ -725,9 +704,4 @@ export class Page {
     if (main) return main;
     return this.elements.find((e) => e.name === 'body') ?? null;
   }
-}
-
-/** Normalised text for phrase tests: lower case, one space. */
-export function norm(s: string): string {
-  return s.toLowerCase().replace(/[\u2010-\u2015]/g, '-').replace(/\s+/g, ' ').trim();
 }

@@ -2,6 +2,8 @@
  * The extractor: the 1-unit USD price and the stock state of a product page, for every fetch
  * tier (raw HTML from the HTTP tier, or the serialised DOM from the browser tier).
  *
+ * Input is markup, or plain page text (a browser's innerText), which is first given minimal markup.
+ *
  * Order of evidence:
  *  1. structured data: JSON-LD Product/Offer (incl. @graph, arrays, AggregateOffer), microdata
  *     itemprop=price, product meta tags, embedded app state (__NEXT_DATA__, window.__INITIAL_STATE__,
@@ -14,7 +16,7 @@
  * product (sanity.ts range, and melt value when a spot price is given), so a $1 or a tube price is
  * never returned. Rules are generic; per-vendor hints come only from VendorRules data. Never throws.
  */
-import { checkPriceRange, judgePrice } from '../sanity.js';
+import { checkPriceRange, isPlausiblePrice, judgePrice } from '../sanity.js';
 import { appStateEvidence } from './app-state.js';
 import { Page } from './dom.js';
 import type { Availability, PriceEvidence } from './evidence.js';
@@ -23,6 +25,7 @@ import { metaEvidence, microdataEvidence } from './microdata.js';
 import { formatUsd, parseMoney, parsePriceValue, pricesAgree } from './money.js';
 import { detectBlocked, detectNotFound, detectWrongProduct } from './page-kind.js';
 import { pageTextEvidence } from './page-text.js';
+import { isPlainText, plainTextToHtml } from './plain-text.js';
 import { pricingTableEvidence } from './pricing-table.js';
 import { judgeStock, pageStock } from './stock.js';
 import type { ExtractInput, ExtractOutcome, ExtractResult, VendorRules } from './types.js';
@@ -76,6 +79,8 @@ function run(input: ExtractInput): ExtractResult {
   if (status === 404 || status === 410) return result(null, null, 'not_found', null, `HTTP ${status}: the product page does not exist`);
   if (!html.trim()) return result(null, null, 'no_price', null, `empty page${status ? ` (HTTP ${status})` : ''}`);
 
+  // A browser tier may hand over the page's text instead of its markup.
+  if (isPlainText(html)) html = plainTextToHtml(html, product);
   const page = new Page(html, { ignoreSelectors: rules.ignoreSelectors });
   const blocked = detectBlocked(page, status, html.slice(0, 30_000));
   if (blocked) return result(null, null, 'blocked', null, blocked.reason);
@@ -84,16 +89,17 @@ function run(input: ExtractInput): ExtractResult {
 
   // Every candidate must be a believable price for this product, whatever rule found it.
   const implausible: string[] = [];
+  const spot = input.spotUsdPerOz ?? null;
   const plausible = (e: PriceEvidence | null): PriceEvidence | null => {
-    if (!e) return null;
-    const verdict = judgePrice({ price: e.price, product, spotUsdPerOz: input.spotUsdPerOz ?? null });
-    if (verdict.verdict === 'rejected') {
-      implausible.push(`${e.detail} ignored: ${verdict.reason}`);
-      return null;
-    }
-    return e;
+    if (!e || isPlausiblePrice(e.price, product, spot)) return e;
+    implausible.push(`${e.detail} ignored: ${judgePrice({ price: e.price, product, spotUsdPerOz: spot }).reason}`);
+    return null;
   };
-  const isPlausible = (price: number): boolean => judgePrice({ price, product, spotUsdPerOz: input.spotUsdPerOz ?? null }).verdict !== 'rejected';
+  const isPlausible = (price: number): boolean => {
+    if (isPlausiblePrice(price, product, spot)) return true;
+    if (implausible.length < 3) implausible.push(`${formatUsd(price)} ignored: ${judgePrice({ price, product, spotUsdPerOz: spot }).reason}`);
+    return false;
+  };
 
   const ld = jsonLdEvidence(page, product, input.url);
   const wrong = detectWrongProduct(page, product, page.h1Text || page.title ? [] : ld.names.slice(0, 1));

@@ -80,6 +80,9 @@ export function pricesAgree(a: number, b: number): boolean {
   return Math.abs(a - b) <= Math.max(0.011, 0.005 * Math.max(a, b));
 }
 
+/** "$1,234.56" (toLocaleString is correct too, but slow enough to show in the extraction profile). */
 export function formatUsd(n: number): string {
-  return `$${n.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  if (!Number.isFinite(n)) return `$${String(n)}`;
+  const [whole, cents] = Math.abs(n).toFixed(2).split('.');
+  return `${n < 0 ? '-' : ''}$${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}.${cents}`;
 }

@@ -23,8 +23,7 @@ const NOT_A_PRICE_COLUMN_RE = /premium|over spot|spot|per\s*(?:troy\s*)?oz|per\s
 
 /** What the table rules never read (struck-out was / compare-at amounts included). */
 const SKIP = F_NOT_CONTENT;
-const CELL_SKIP = F_NOT_CONTENT;
-/** Longest text of a 1-unit row, of a label cell and of a text line. */
+/** Longest text of a 1-unit row, and of an element read as text lines. */
 const MAX_ROW_CHARS = 500;
 const MAX_LINE_ELEMENT_CHARS = 2_000;
 
@@ -58,7 +57,7 @@ function cellsOf(page: Page, row: El, max = 12): Cell[] | null {
     if (out.length >= max) return null;
     out.push({ el: c, text: '' });
   }
-  for (const c of out) c.text = page.line(c.el, CELL_SKIP, 300);
+  for (const c of out) c.text = page.line(c.el, SKIP, 300);
   return out;
 }
 
@@ -114,7 +113,7 @@ function lastElement(el: El): El | null {
 /** Header labels for a row: the nearest preceding row of the same width without amounts. */
 function headerFor(page: Page, row: El, width: number): string[] | null {
   for (const c of headerCandidates(page, row)) {
-    if (page.has(c, SKIP) || page.textLength(c, CELL_SKIP) > MAX_ROW_CHARS) continue;
+    if (page.has(c, SKIP) || page.textLength(c, SKIP) > MAX_ROW_CHARS) continue;
     const cells = cellsOf(page, c);
     if (!cells || cells.length !== width) continue;
     if (hasMoney(cells)) continue;
@@ -188,9 +187,9 @@ const BUYBACK_RE = /sell (?:to|your)|we buy|we pay|buy ?back|bid price|cash offe
 function isBuyback(page: Page, row: El): boolean {
   let box: El | null = page.parentOf(row);
   for (let level = 0; box && level < 3; level++, box = page.parentOf(box)) {
-    for (const c of box.children) {
-      if (isElement(c) && c.name === 'caption' && BUYBACK_RE.test(page.line(c, F_NOT_CONTENT, 200))) return true;
-    }
+    // A caption is a table's first child: looking further would cost the width of every ancestor.
+    const caption = box.name === 'table' ? box.children.find(isElement) : undefined;
+    if (caption && caption.name === 'caption' && BUYBACK_RE.test(page.line(caption, F_NOT_CONTENT, 200))) return true;
     // Only a heading-like element right before counts (not a whole neighbouring block).
     const before = prevElement(box);
     if (before && (/^h[1-6]$/.test(before.name) || page.textLength(before, F_NOT_CONTENT) <= 80) && !page.mayHoldMoney(before, F_NOT_CONTENT)) {
@@ -215,7 +214,7 @@ function readTransposed(page: Page, headerRow: El, product: ProductIdentity): Ti
   if (!head.some((c, i) => i > 0 && i !== j && isQtyLabel(c.text) && !isOneUnitLabel(c.text))) return null;
   const entries: { label: string; price: number }[] = [];
   for (const r of rowsAfter(page, headerRow)) {
-    if (page.has(r, SKIP) || page.textLength(r, CELL_SKIP) > MAX_ROW_CHARS * 2) continue;
+    if (page.has(r, SKIP) || page.textLength(r, SKIP) > MAX_ROW_CHARS * 2) continue;
     const cells = cellsOf(page, r, 12);
     if (!cells || cells.length !== head.length) continue;
     if (NOT_A_PRICE_COLUMN_RE.test(cells[0].text)) continue;
@@ -232,7 +231,11 @@ const INLINE_LINE_TAGS = /^(?:span|b|strong|em|i|small|sup|sub|s|del|a|label|abb
 const NEXT_TIER_RE = /(?:^|[\s|,;/])\d[\d,]*\s*(?:\+|-\s*\d|to\s*\d|or more)/i;
 
 /** One text line such as "1 - 19: $92.30 (check) / $95.99 (card)". */
+/** How a 1-unit label can start; lines that start otherwise are passed over before any amount is parsed. */
+const ONE_UNIT_START_RE = /^\s*(?:1\b|1\s*[-+\u2013]|one\b|any\b|all\b|qty|quantity|buy|order|tier|purchase)/i;
+
 function readTextLine(line: string, product: ProductIdentity): { label: string; price: number; parts: string[] } | null {
+  if (!ONE_UNIT_START_RE.test(line)) return null;
   const text = line.replace(/\s+/g, ' ').trim();
   if (!text || text.length > 200) return null;
   const m = findMoney(text);
@@ -258,7 +261,7 @@ function readTextLine(line: string, product: ProductIdentity): { label: string; 
 function readLines(page: Page, el: El, product: ProductIdentity): TierRow | null {
   if (!page.mayHoldMoney(el, SKIP)) return null;
   for (const c of el.children) if (isElement(c) && !INLINE_LINE_TAGS.test(c.name)) return null;
-  const text = page.text(el, CELL_SKIP, MAX_LINE_ELEMENT_CHARS);
+  const text = page.text(el, SKIP, MAX_LINE_ELEMENT_CHARS);
   for (const line of text.split('\n')) {
     const found = readTextLine(line, product);
     if (found) return { row: el, ...found };
@@ -276,18 +279,12 @@ export function pricingTableEvidence(page: Page, product: ProductIdentity, plaus
     const el = els[i];
     if (page.has(el, SKIP)) continue;
     if (!el.children.length || ROW_CANDIDATE_SKIP.has(el.name)) continue;
-    const len = page.textLength(el, CELL_SKIP);
+    const len = page.textLength(el, SKIP);
     if (len === 0) continue;
     if (len <= MAX_ROW_CHARS) {
       const row = readRow(page, el, product) ?? readTransposed(page, el, product);
       if (row && plausible(row.price)) {
         found.push(row);
-        continue;
-      }
-    } else if (len <= MAX_ROW_CHARS * 4) {
-      const t = readTransposed(page, el, product);
-      if (t && plausible(t.price)) {
-        found.push(t);
         continue;
       }
     }

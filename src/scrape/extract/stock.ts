@@ -17,8 +17,9 @@ const SKIP = F_NOT_CONTENT;
 const MAX_LINE = 100;
 
 export const OUT_OF_STOCK_RE =
-  /\b(?:out[\s-]of[\s-]stock|sold[\s-]?out|currently unavailable|temporarily unavailable|no longer available|not available for (?:purchase|sale)|unavailable for purchase|notify me when (?:it(?:'s| is) )?(?:available|back in stock|in stock|restocked)|notify me when this product is (?:back )?in stock|email me when (?:available|back in stock|this product is back in stock)|notify when available|not in stock|this item is unavailable)\b/i;
-export const PREORDER_RE = /\bpre-?orders?\b|\bpre-?sale\b/i;
+  /\b(?:out[\s-]of[\s-]stock|sold[\s-]?out|currently unavailable|temporarily unavailable|no longer available|not available for (?:purchase|sale)|unavailable for purchase|notify me when (?:it(?:'s| is) )?(?:available|back in stock|in stock|restocked)|notify me when this product is (?:back )?in stock|email me when (?:available|back in stock|this product is back in stock)|notify when available|not in stock|this item is unavailable|coming soon)\b/i;
+/** Orderable now, shipped later: pre-orders, pre-sales and back-orders alike (the vendor rule decides). */
+export const PREORDER_RE = /\bpre-?orders?\b|\bpre-?sale\b|\bback-?order(?:ed)?\b/i;
 export const IN_STOCK_RE = /\bin[\s-]stock\b|\bavailable now\b|\bready to ship\b|\bships? (?:in|within) \d|\bavailable to ship\b/i;
 const BUY_RE = /add (?:to )?(?:cart|bag|basket)|buy (?:it )?now|purchase/i;
 const NOTIFY_RE = /notify me|email me|alert me|sold[\s-]?out|out of stock|unavailable/i;

@@ -25,7 +25,7 @@ export interface VendorRules {
 }
 
 export interface ExtractInput {
-  /** The page: raw HTML (HTTP tier) or the rendered DOM serialised (browser tier). */
+  /** The page: raw HTML (HTTP tier), the rendered DOM serialised, or the rendered page text (browser tier). */
   html: string;
   /** HTTP status of the response, when known. */
   status?: number;

@@ -1,0 +1,72 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@libsql/client';
+import type { Catalogue } from '../catalogue/load.js';
+import { publishTree, type PublishLogger } from '../publish/index.js';
+import { fileExportState } from './export-state.js';
+import { ensureExportSchema } from './export-schema.js';
+import { exportTree, type ExportStats } from './export-tree.js';
+
+export interface PublishBranchOptions {
+  client: Client;
+  catalogue: Pick<Catalogue, 'file'>;
+  /** The poller: its rows only, published on its own branch of the same name. */
+  pollerId: string;
+  remoteUrl: string;
+  /** GITHUB_TOKEN; sent as a header for each git command, never stored. */
+  token?: string;
+  /**
+   * This poller's publishing folder (never published itself): `tree/` the tree kept between exports
+   * (unchanged files are not rewritten), `git/` the clone cache, `export-state.json` the incremental state.
+   */
+  workDir: string;
+  logger?: PublishLogger;
+  /** Default: now. Names the commit and bounds the retention. */
+  now?: Date;
+}
+
+export interface PublishBranchResult {
+  committed: boolean;
+  sha: string | null;
+  files: number;
+  export: ExportStats;
+  ms: number;
+}
+
+const prepared = new WeakSet<Client>();
+
+/** `apiN: YYYY-MM-DD HH:MM export`, in UTC. */
+export function exportCommitMessage(pollerId: string, at: Date): string {
+  return `${pollerId}: ${at.toISOString().slice(0, 16).replace('T', ' ')} export`;
+}
+
+/** Builds this poller's data/ tree from the database (incrementally) and publishes it whole on branch `pollerId`. */
+export async function publishPollerBranch(options: PublishBranchOptions): Promise<PublishBranchResult> {
+  const started = performance.now();
+  const now = options.now ?? new Date();
+  if (!prepared.has(options.client)) {
+    await ensureExportSchema(options.client);
+    prepared.add(options.client);
+  }
+  const treeDir = join(options.workDir, 'tree');
+  await mkdir(treeDir, { recursive: true });
+  const stats = await exportTree({
+    client: options.client,
+    catalogue: options.catalogue,
+    pollerId: options.pollerId,
+    outDir: join(treeDir, 'data'),
+    now,
+    state: fileExportState(join(options.workDir, 'export-state.json')),
+  });
+  // Always offered to git: a publish that failed last time is carried by this one; an unchanged tree makes no commit.
+  const pushed = await publishTree({
+    remoteUrl: options.remoteUrl,
+    branch: options.pollerId,
+    treeDir,
+    message: exportCommitMessage(options.pollerId, now),
+    token: options.token,
+    workDir: join(options.workDir, 'git'),
+    logger: options.logger,
+  });
+  return { committed: pushed.committed, sha: pushed.sha, files: stats.files, export: stats, ms: Math.round(performance.now() - started) };
+}

@@ -1,0 +1,118 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Client } from '@libsql/client';
+import { writeSnapshot } from '../export/snapshot.js';
+import { fetchBranches, isFetchFailure, pushMain, type PublishLogger } from '../publish/index.js';
+import { mergeTrees } from './merge-trees.js';
+
+/** Path of the SQLite snapshot in the published tree. */
+export const SNAPSHOT_PATH = 'data/prices.db';
+
+export interface PublishMainOptions {
+  remoteUrl: string;
+  token?: string;
+  /** Poller branches to union, in order (the first wins ties). */
+  branches: string[];
+  /** The merger's folder (never published): `git/` the clone cache, `snapshot.json` when the snapshot was last written. */
+  workDir: string;
+  /** For the snapshot; without a client main keeps the snapshot it has. */
+  client?: Client;
+  /** Days in the snapshot. Default 30. */
+  snapshotDays?: number;
+  /** Least time between two fresh snapshots; 0 never writes one. Default 24 h. */
+  snapshotEveryMs?: number;
+  /** Merges retried after losing the lease race to another merger. Default 3. */
+  maxConflicts?: number;
+  logger?: PublishLogger;
+  now?: () => Date;
+}
+
+export interface PublishMainResult {
+  committed: boolean;
+  sha: string | null;
+  used: string[];
+  skipped: Array<{ branch: string; reason: string }>;
+  snapshot: 'fresh' | 'kept' | 'none';
+  ms: number;
+}
+
+/** `merge: api1+api2+api3 @ HH:MM` (UTC), naming the branches that took part. */
+export function mergeCommitMessage(used: string[], at: Date): string {
+  return `merge: ${used.join('+')} @ ${at.toISOString().slice(11, 16)}`;
+}
+
+async function snapshotDue(stateFile: string, everyMs: number, now: Date): Promise<boolean> {
+  if (everyMs <= 0) return false;
+  try {
+    const { writtenAt } = JSON.parse(await readFile(stateFile, 'utf8')) as { writtenAt: string };
+    return now.getTime() - Date.parse(writtenAt) >= everyMs;
+  } catch {
+    return true;
+  }
+}
+
+/**
+ * Unions the poller branches into main and pushes it with a lease: a branch that is missing, unreachable
+ * or invalid is skipped with its reason and never reaches main; losing the race to another merger re-runs the merge.
+ */
+export async function publishMain(options: PublishMainOptions): Promise<PublishMainResult> {
+  const started = performance.now();
+  const now = options.now ?? (() => new Date());
+  const gitDir = join(options.workDir, 'git');
+  const stateFile = join(options.workDir, 'snapshot.json');
+  await mkdir(options.workDir, { recursive: true });
+  const maxConflicts = options.maxConflicts ?? 3;
+  for (let attempt = 0; ; attempt++) {
+    const fetched = await fetchBranches({ remoteUrl: options.remoteUrl, branches: [...options.branches, 'main'], token: options.token, workDir: gitDir, logger: options.logger });
+    const main = fetched.at(-1)!;
+    if (isFetchFailure(main) && !main.missing) throw new Error(`cannot read main, so nothing is merged: ${main.error}`);
+    const skipped: PublishMainResult['skipped'] = [];
+    const trees = [];
+    for (const b of fetched.slice(0, -1)) {
+      if (isFetchFailure(b)) skipped.push({ branch: b.branch, reason: b.error });
+      else trees.push({ branch: b.branch, files: b.files });
+    }
+    const merged = mergeTrees(trees, { root: 'data/' });
+    skipped.push(...merged.skipped);
+    for (const s of skipped) options.logger?.warn({ branch: s.branch, reason: s.reason }, 'branch skipped by the merge');
+    if (merged.used.length === 0) {
+      return { committed: false, sha: isFetchFailure(main) ? null : main.sha, used: [], skipped, snapshot: 'none', ms: Math.round(performance.now() - started) };
+    }
+
+    const files = new Map<string, string | Uint8Array>(merged.files);
+    let snapshot: PublishMainResult['snapshot'] = 'none';
+    const at = now();
+    const previous = isFetchFailure(main) ? undefined : main.binaryFiles.get(SNAPSHOT_PATH);
+    if (options.client && (!previous || (await snapshotDue(stateFile, options.snapshotEveryMs ?? 86_400_000, at)))) {
+      const tmp = await mkdtemp(join(options.workDir, 'snapshot-'));
+      try {
+        const result = await writeSnapshot({ client: options.client, outFile: join(tmp, 'prices.db'), days: options.snapshotDays });
+        if (result.warning) options.logger?.warn({ bytes: result.bytes }, result.warning);
+        files.set(SNAPSHOT_PATH, await readFile(join(tmp, 'prices.db')));
+        snapshot = 'fresh';
+      } finally {
+        await rm(tmp, { recursive: true, force: true });
+      }
+    } else if (previous) {
+      files.set(SNAPSHOT_PATH, previous);
+      snapshot = 'kept';
+    }
+
+    const pushed = await pushMain({
+      remoteUrl: options.remoteUrl,
+      files,
+      message: mergeCommitMessage(merged.used, at),
+      token: options.token,
+      workDir: gitDir,
+      expectedSha: isFetchFailure(main) ? null : main.sha,
+      logger: options.logger,
+    });
+    if (pushed.conflict) {
+      if (attempt + 1 >= maxConflicts) throw new Error(`main kept moving under ${maxConflicts} merges in a row (another merger?); the next merge will try again`);
+      options.logger?.info({ attempt: attempt + 1 }, 'main moved during the merge (another merger); merging again');
+      continue;
+    }
+    if (snapshot === 'fresh' && pushed.pushed) await writeFile(stateFile, JSON.stringify({ writtenAt: at.toISOString() }));
+    return { committed: pushed.committed, sha: pushed.sha, used: merged.used, skipped, snapshot, ms: Math.round(performance.now() - started) };
+  }
+}
