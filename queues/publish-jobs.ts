@@ -1,4 +1,5 @@
-import type { JobsOptions, Queue } from 'bullmq';
+import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import type { Redis } from 'ioredis';
 
 export interface ExportJobData {
   pollerId: string;
@@ -50,4 +51,32 @@ export async function upsertExportScheduler(queue: Queue<ExportJobData>, pollerI
 
 export async function upsertMergeScheduler(queue: Queue<MergeJobData>, everyMs: number): Promise<void> {
   await queue.upsertJobScheduler('merge', { every: everyMs }, { name: 'merge', data: { cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
+}
+
+/**
+ * Runs one export or merge job now, outside the throttle (smoke runs, operators), and waits for its end.
+ * Returns the job's result as one line; throws with the job's failure reason.
+ */
+export async function runJobNow<D extends ExportJobData | MergeJobData>(
+  connection: Redis,
+  prefix: string,
+  queueName: string,
+  name: string,
+  data: D,
+  jobId: string,
+  timeoutMs = 5 * 60_000,
+): Promise<string> {
+  const queue = new Queue<D>(queueName, { connection, prefix });
+  const blocking = connection.duplicate({ maxRetriesPerRequest: null });
+  const events = new QueueEvents(queueName, { connection: blocking, prefix });
+  try {
+    await events.waitUntilReady();
+    const job = await queue.add(name as never, data as never, { jobId, attempts: 1, ...history });
+    const result = await job.waitUntilFinished(events, timeoutMs);
+    return JSON.stringify(result);
+  } finally {
+    await queue.close();
+    await events.close();
+    blocking.disconnect();
+  }
 }

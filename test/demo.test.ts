@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient } from '@libsql/client';
+import { execFileSync } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadCatalogue } from '../src/catalogue/load.js';
@@ -36,6 +37,25 @@ describe('npm run demo -- --once', () => {
     const priced = rows.filter((r) => !r.is_failed && r.price !== null).length;
     expect(priced / rows.length).toBeGreaterThan(0.95);
     expect((await readdir(join(dir.path, 'recovery', 'api1'))).some((f) => /^prices-\d{4}-\d{2}-\d{2}\.jsonl$/.test(f))).toBe(true);
+    // Published: a branch per poller and main carrying the merged tree, one commit per export and merge.
+    const remote = join(dir.path, 'remote.git');
+    const git = (...args: string[]) => execFileSync('git', [`--git-dir=${remote}`, ...args], { encoding: 'utf8' }).trim();
+    expect(git('for-each-ref', '--format=%(refname:short)', 'refs/heads').split('\n').sort()).toEqual(['api1', 'api2', 'api3', 'main']);
+    for (const poller of ['api1', 'api2', 'api3']) {
+      for (const subject of git('log', '--format=%s', poller).split('\n')) expect(subject).toMatch(new RegExp(`^${poller}: \\d{4}-\\d{2}-\\d{2} \\d{2}:\\d{2} export$`));
+    }
+    for (const subject of git('log', '--format=%s', 'main').split('\n')) expect(subject).toMatch(/^merge: api\d(\+api\d)* @ \d{2}:\d{2}$/);
+    expect(git('log', '-1', '--format=%s', 'main')).toMatch(/^merge: api1\+api2\+api3 @/);
+    const manifest = JSON.parse(git('show', 'main:data/api/manifest.json'));
+    expect([...manifest.coins].sort()).toEqual([...new Set(catalogue.targets.map((t) => t.coin))].sort());
+    const mainFiles = git('ls-tree', '-r', '--name-only', 'main').split('\n');
+    expect(mainFiles).toContain('data/prices.db');
+    for (const coin of manifest.coins) {
+      const latest = JSON.parse(git('show', `main:data/api/${coin}/latest.json`));
+      const vendors = catalogue.targets.filter((t) => t.coin === coin).map((t) => t.vendor);
+      // Every vendor of the coin appears: priced, or marked unavailable.
+      for (const v of vendors) expect(latest.vendors[v] !== undefined || latest.availability_by_site[v] === false, `${coin}@${v}`).toBe(true);
+    }
     // The run removed its own Redis keys.
     const prefix = /Redis keys under (demo-[0-9a-f]+):\*/.exec(out)![1];
     expect(await redis.connection.keys(`${prefix}:*`)).toEqual([]);

@@ -83,6 +83,20 @@ describe('HTML parser', () => {
     expect(parseHtml('<div><div>x</div></div>').flattened).toBe(false);
   });
 
+  it('keeps the spaces that show (between inline elements, inside <pre>) and drops indentation between blocks', () => {
+    const { root } = parseHtml('<div>\n  <div>a</div>\n  <span>b</span> <span>c</span>\n</div><pre><b>1</b>\n<b>2</b></pre>');
+    const texts: string[] = [];
+    const stack = [root];
+    while (stack.length) {
+      const n = stack.pop()!;
+      if (n.type === 'text') texts.push(JSON.stringify(n.data));
+      for (const c of [...(n.children ?? [])].reverse()) stack.push(c);
+    }
+    expect(texts).toEqual(['"a"', '"b"', '" "', '"c"', '"\\n"', '"1"', '"\\n"', '"2"']);
+    const p = new Page('<main><h1>x</h1>\n  <p>a</p>\n  <p><span>b</span> <span>c</span></p></main>');
+    expect(p.line(p.area!)).toBe('x a b c');
+  });
+
   it('numbers elements in document order with parent links', () => {
     const { elements, parents } = parseHtml('<main><h1>t</h1><div><span>a</span></div></main><footer></footer>');
     expect(elements.map((e) => `${e.idx}:${e.name}`)).toEqual(['0:main', '1:h1', '2:div', '3:span', '4:footer']);

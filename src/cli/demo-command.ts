@@ -8,7 +8,10 @@ import { startFleet, rewriteCatalogueForFleet } from '../fleet/index.js';
 import { createLogger } from '../log.js';
 import { deleteKeys } from '../redis/delete-keys.js';
 import { ensureRedis } from '../redis/redis-server.js';
-import { startPoller, type Poller } from '../roles/poller.js';
+import { startPoller, type Poller, type Role } from '../roles/poller.js';
+import { localBranches } from '../publish/local-remote.js';
+import { exportQueueName, MERGE_QUEUE_NAME } from '../../queues/names.js';
+import { runJobNow } from '../../queues/publish-jobs.js';
 import { PriceStore } from '../store/price-store.js';
 import { createRedisConnection } from '../../queues/connection.js';
 import { enqueueScrapesNow, waitForJobs } from '../../queues/scrape-now.js';
@@ -55,6 +58,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   const pollerIds = Array.from({ length: args.pollers }, (_, i) => `api${i + 1}`);
   const intervalMs = args.intervalMinutes * 60_000;
   const pollers: Poller[] = [];
+  const remote = join(workdir, 'remote.git');
   const control = createRedisConnection(redis.url, { blocking: false, connectionName: 'demo' });
   try {
     for (const [i, pollerId] of pollerIds.entries()) {
@@ -67,8 +71,12 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
         intervalMs,
         staggerMs: Math.floor((i * intervalMs) / pollerIds.length),
         scrapeBackoffMs: 1000,
+        publishRemote: remote,
+        publishDir: join(workdir, 'publish'),
+        publishBranches: pollerIds,
       };
-      pollers.push(await startPoller({ config, logger, roles: args.once ? ['worker'] : ['scheduler', 'worker'], redisUrl: redis.url, store, catalogue, vendors }));
+      const roles: Role[] = args.once ? ['worker', 'exporter', 'merger'] : ['scheduler', 'worker', 'exporter', 'merger'];
+      pollers.push(await startPoller({ config, logger, roles, redisUrl: redis.url, store, catalogue, vendors }));
     }
     say(`${pollers.length} pollers (${pollerIds.join(', ')}) writing to ${store.description}; recovery logs in ${join(workdir, 'recovery')}; Redis keys under ${prefix}:*`);
 
@@ -92,6 +100,15 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
       }
       await printSummary(store, say);
       say(`all ${total} jobs settled: ${settled.completed} completed, ${settled.failed} failed`);
+
+      // Publish once through the queues: each poller's export, then one merge that sees every branch.
+      for (const p of pollers) {
+        const r = await runJobNow(control, p.config.redisPrefix, exportQueueName(p.config.pollerId), 'export', { pollerId: p.config.pollerId, cause: 'manual' }, `once-${batchId}`);
+        say(`export ${p.config.pollerId}: ${r}`);
+      }
+      const merged = await runJobNow(control, pollers[0].config.redisPrefix, MERGE_QUEUE_NAME, 'merge', { cause: 'manual' }, `once-${batchId}`);
+      say(`merge into main: ${merged}`);
+      say(`published to ${remote}: branches ${(await localBranches(remote)).join(', ')}; try: git -C ${remote} log --oneline main`);
       return 0;
     }
 

@@ -15,3 +15,9 @@ export async function ensureLocalRemote(remoteUrl: string): Promise<boolean> {
   await runGit(['init', '--quiet', '--bare', '--initial-branch=main', access.url]);
   return true;
 }
+
+/** Branches of a local repository, sorted (for people and smoke runs). */
+export async function localBranches(path: string): Promise<string[]> {
+  const r = await runGit(['--git-dir', remoteAccess(path).url, 'for-each-ref', '--format=%(refname:short)', 'refs/heads']);
+  return r.stdout.toString('utf8').split('\n').filter(Boolean).sort();
+}

@@ -16,7 +16,7 @@
  *  - every walk is iterative (no recursion), so deep nesting cannot overflow the stack.
  */
 import { load, type CheerioAPI } from 'cheerio/slim';
-import { parseHtml, type DomNode, type El } from './html-parser.js';
+import { INLINE_TAGS, parseHtml, type DomNode, type El } from './html-parser.js';
 import { findMoney } from './money.js';
 
 export type { DomNode, El } from './html-parser.js';
@@ -33,10 +33,6 @@ export const F_NOTEXT = 32; // script, style, template ...
 export const F_NOT_CONTENT = F_TRAP | F_HIDDEN | F_REVIEW | F_CHOICE | F_STRUCK | F_NOTEXT;
 
 const SKIP_TAGS = new Set(['script', 'style', 'noscript', 'template', 'svg', 'iframe', 'object', 'head', 'title', 'meta', 'link']);
-const INLINE_TAGS = new Set([
-  'a', 'abbr', 'b', 'bdi', 'bdo', 'big', 'cite', 'code', 'data', 'del', 'dfn', 'em', 'font', 'i', 'ins', 'kbd', 'label',
-  'mark', 'q', 's', 'samp', 'small', 'span', 'strike', 'strong', 'sub', 'sup', 'time', 'tt', 'u', 'var', 'wbr',
-]);
 /** Elements inside which a <header>/<footer> belongs to a section (the product), not to the site. */
 const SECTIONING_TAGS = new Set(['main', 'article', 'section', 'aside']);
 

@@ -47,6 +47,11 @@ const VOID = new Set([
 const RAW_TEXT = new Set(['script', 'style', 'title', 'textarea']);
 const RAW_DECODED = new Set(['title', 'textarea']);
 const FOREIGN = new Set(['svg', 'math']);
+/** Elements that flow inside a line; every other element starts a new line of text. */
+export const INLINE_TAGS = new Set([
+  'a', 'abbr', 'b', 'bdi', 'bdo', 'big', 'cite', 'code', 'data', 'del', 'dfn', 'em', 'font', 'i', 'ins', 'kbd', 'label',
+  'mark', 'q', 's', 'samp', 'small', 'span', 'strike', 'strong', 'sub', 'sup', 'time', 'tt', 'u', 'var', 'wbr',
+]);
 
 const FORM_TAGS = new Set(['input', 'option', 'optgroup', 'select', 'button', 'datalist', 'textarea']);
 const P_TAG = new Set(['p']);
@@ -126,6 +131,8 @@ export function parseHtml(html: string, maxDepth = MAX_DEPTH): ParsedDocument {
   const stack: El[] = [];
   const openCount = new Map<string, number>();
   let foreignDepth = 0;
+  let preDepth = 0;
+  const isPre = (name: string) => name === 'pre' || name === 'textarea' || name === 'listing' || name === 'plaintext';
   let flattened = false;
   const rawEnd = new Map<string, RegExp>();
   const n = html.length;
@@ -147,6 +154,12 @@ export function parseHtml(html: string, maxDepth = MAX_DEPTH): ParsedDocument {
     const parent = top();
     const kids = parent.children!;
     const last = kids.length ? kids[kids.length - 1] : null;
+    // Whitespace after a block element, or opening a block element, never shows: a line break
+    // separates the text there anyway. Dropping it spares a node per indented tag.
+    if (!last || last.type !== 'text') {
+      const afterBlock = last ? last.name !== undefined && !INLINE_TAGS.has(last.name) : parent.name !== undefined && !INLINE_TAGS.has(parent.name);
+      if (afterBlock && preDepth === 0 && !/[^ \t\n\r\f]/.test(data)) return;
+    }
     if (last && last.type === 'text') last.data += data;
     else append(parent, { type: 'text', data, text: undefined, parent: null, prev: null, next: null, idx: undefined });
   };
@@ -154,6 +167,7 @@ export function parseHtml(html: string, maxDepth = MAX_DEPTH): ParsedDocument {
     const el = stack.pop()!;
     openCount.set(el.name, (openCount.get(el.name) ?? 1) - 1);
     if (FOREIGN.has(el.name)) foreignDepth--;
+    if (isPre(el.name)) preDepth--;
     return el;
   };
   const open = (name: string, attribs: Record<string, string>, selfClosing: boolean): El => {
@@ -189,6 +203,7 @@ export function parseHtml(html: string, maxDepth = MAX_DEPTH): ParsedDocument {
     stack.push(el);
     openCount.set(name, (openCount.get(name) ?? 0) + 1);
     if (FOREIGN.has(name)) foreignDepth++;
+    if (isPre(name)) preDepth++;
     return el;
   };
   const close = (name: string): void => {
