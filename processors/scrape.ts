@@ -17,6 +17,8 @@ export interface ScrapeProcessorDeps {
   logger?: Logger;
   /** Replaces the HTTP tier (benchmark). */
   fetch?: ScrapeDeps['fetch'];
+  spot?: ScrapeDeps['spot'];
+  priceContext?: ScrapeDeps['priceContext'];
 }
 
 export interface ScrapeJobResult {
@@ -48,7 +50,7 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     let report;
     try {
       report = await Promise.race([
-        scrapeTarget(target, { vendor: deps.vendors.get(target.vendor), signal: controller.signal, fetch: deps.fetch }),
+        scrapeTarget(target, { vendor: deps.vendors.get(target.vendor), signal: controller.signal, fetch: deps.fetch, spot: deps.spot, priceContext: deps.priceContext }),
         deadline,
       ]);
     } catch (err) {

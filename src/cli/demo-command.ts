@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { loadCatalogue, parseCatalogue } from '../catalogue/load.js';
 import { loadConfig, type Config } from '../config/env.js';
 import { vendorDirectory } from '../config/vendors.js';
-import { startFleet, rewriteCatalogueForFleet } from '../fleet/index.js';
+import { DEFAULT_SPOT, startFleet, rewriteCatalogueForFleet } from '../fleet/index.js';
 import { createLogger } from '../log.js';
 import { deleteKeys } from '../redis/delete-keys.js';
 import { ensureRedis } from '../redis/redis-server.js';
@@ -74,6 +74,8 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
         publishRemote: remote,
         publishDir: join(workdir, 'publish'),
         publishBranches: pollerIds,
+        // The fleet prices its coins over this spot: the demo judges prices against melt as production will.
+        spotUsdPerOz: { gold: DEFAULT_SPOT.gold, silver: DEFAULT_SPOT.silver, platinum: DEFAULT_SPOT.platinum, palladium: DEFAULT_SPOT.palladium },
       };
       const roles: Role[] = args.once ? ['worker', 'exporter', 'merger'] : ['scheduler', 'worker', 'exporter', 'merger'];
       pollers.push(await startPoller({ config, logger, roles, redisUrl: redis.url, store, catalogue, vendors }));

@@ -6,6 +6,8 @@ import { extractPrice, MAX_HTML_CHARS } from '../scrape/extract/extract.js';
 import type { ExtractResult } from '../scrape/extract/types.js';
 import { fetchPage, isFetchError } from '../scrape/fetch/http-fetch.js';
 import { UsageError } from './errors.js';
+import { parseSpotPrices } from '../config/env.js';
+import { spotFor } from '../scrape/sanity.js';
 
 export interface ExtractArgs {
   vendor: string;
@@ -41,7 +43,8 @@ export async function extractCommand(args: ExtractArgs): Promise<number> {
       throw err;
     }
   }
-  const result = extractPrice({ html, status, url, vendor: args.vendor, product, rules: vendor.rules });
+  const spotUsdPerOz = spotFor(product.metal, parseSpotPrices(process.env.SPOT_USD_PER_OZ));
+  const result = extractPrice({ html, status, url, vendor: args.vendor, product, rules: vendor.rules, spotUsdPerOz });
   const out: ExtractResult = { price: result.price, inStock: result.inStock, outcome: result.outcome, matchedBy: result.matchedBy, reason: result.reason };
   process.stdout.write(JSON.stringify(out) + '\n');
   return 0;

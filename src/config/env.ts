@@ -69,6 +69,11 @@ const envSchema = z.object({
   MERGE_EVERY_MINUTES: int(1, 1440).default(5),
   SNAPSHOT_DAYS: int(1, 365).default(30),
   SNAPSHOT_EVERY_HOURS: int(0, 720).default(24),
+  SPOT_USD_PER_OZ: z
+    .string()
+    .trim()
+    .regex(/^(gold|silver|platinum|palladium)=\d+(\.\d+)?(,(gold|silver|platinum|palladium)=\d+(\.\d+)?)*$/, 'expected metal=USD pairs such as gold=4100,silver=52')
+    .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -114,6 +119,20 @@ export interface Config {
   snapshotDays: number;
   /** How often main gets a fresh SQLite snapshot (0: never). */
   snapshotEveryMs: number;
+  /** Configured spot in USD per troy ounce, until the spot feed supplies it: prices are judged against melt. */
+  spotUsdPerOz: SpotPrices;
+}
+
+/** Spot per metal in USD per troy ounce; a missing metal is unknown (the per-metal range check applies). */
+export type SpotPrices = Partial<Record<'gold' | 'silver' | 'platinum' | 'palladium', number>>;
+
+export function parseSpotPrices(text: string | undefined): SpotPrices {
+  const out: SpotPrices = {};
+  for (const pair of text ? text.split(',') : []) {
+    const [metal, value] = pair.split('=');
+    out[metal as keyof SpotPrices] = Number(value);
+  }
+  return out;
 }
 
 /** Validates the environment. Throws ConfigError naming each bad variable (never echoing a secret's value). */
@@ -162,6 +181,7 @@ export function loadConfig(env: EnvInput = process.env): Config {
     mergeEveryMs: e.MERGE_EVERY_MINUTES * 60_000,
     snapshotDays: e.SNAPSHOT_DAYS,
     snapshotEveryMs: e.SNAPSHOT_EVERY_HOURS * 3_600_000,
+    spotUsdPerOz: parseSpotPrices(e.SPOT_USD_PER_OZ),
   };
 }
 

@@ -15,6 +15,10 @@ const vendorSettingsSchema = z.strictObject({
   maxBytes: z.number().int().min(1024).optional(),
   /** Pre-order counts as purchasable at this vendor. */
   preorderInStock: z.boolean().optional(),
+  /** CSS selector of this vendor's 1-unit price element; wins over the generic rules when it yields an amount. */
+  priceSelector: z.string().min(1).optional(),
+  /** CSS selectors of regions never read for prices or stock (vendor-specific tickers and widgets). */
+  ignoreSelectors: z.array(z.string().min(1)).optional(),
 });
 
 const vendorsFileSchema = z.strictObject({
@@ -97,7 +101,11 @@ export function vendorDirectory(
         userAgent: pick('userAgent') ?? null,
         timeoutMs: pick('timeoutMs') ?? BUILTIN_VENDOR_DEFAULTS.timeoutMs,
         maxBytes: pick('maxBytes') ?? BUILTIN_VENDOR_DEFAULTS.maxBytes,
-        rules: { preorderInStock: pick('preorderInStock') ?? false },
+        rules: {
+          preorderInStock: pick('preorderInStock') ?? false,
+          ...(pick('priceSelector') ? { priceSelector: pick('priceSelector') } : {}),
+          ...(pick('ignoreSelectors') ? { ignoreSelectors: pick('ignoreSelectors') } : {}),
+        },
       };
     },
   };

@@ -12,6 +12,7 @@ import { publishPollerBranch } from '../export/publish-branch.js';
 import { publishMain } from '../merge/publish-main.js';
 import { ensureLocalRemote } from '../publish/local-remote.js';
 import { openDatabase } from '../store/database.js';
+import { windowStart } from '../time/window.js';
 import { PriceStore } from '../store/price-store.js';
 import { startExporterRole, startMergerRole, type PublisherRole } from './publisher.js';
 import { checkMemoryPolicy, createRedisConnection } from '../../queues/connection.js';
@@ -105,6 +106,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         vendors,
         sink,
         fetch: options.fetch,
+        priceContext: (t) => store.priceContext(t.coin, t.vendor, windowStart(new Date())),
         onRowStored: (pollerId) => requestExport(exportQueue(pollerId), pollerId, config.exportMinIntervalMs),
       });
       await worker.ready();

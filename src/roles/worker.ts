@@ -30,6 +30,7 @@ export interface WorkerRoleOptions {
   vendors: VendorDirectory;
   sink: RowSink;
   fetch?: ScrapeProcessorDeps['fetch'];
+  priceContext?: ScrapeProcessorDeps['priceContext'];
   /** Called after each job that wrote a price row (the export fan-in). Errors are logged, never thrown. */
   onRowStored?: (pollerId: string) => Promise<void>;
 }
@@ -54,6 +55,8 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     rateLimit: (vendor, ms) => queueOf(vendor).rateLimit(ms),
     logger,
     fetch: options.fetch,
+    spot: config.spotUsdPerOz,
+    priceContext: options.priceContext,
   });
 
   const onFailed = (job: Job<ScrapeJobData> | undefined, err: Error) => {

@@ -76,6 +76,12 @@ export function checkPriceRange(price: number, product: ProductIdentity, ranges:
 }
 
 /** The metal whose spot price values a product: goldbacks hold gold. */
+/** The configured or fed spot that values this metal (gold for goldbacks), or null when unknown. */
+export function spotFor(metal: Metal, spot: Partial<Record<Exclude<Metal, 'goldback'>, number>> | undefined): number | null {
+  const value = spot?.[spotMetalFor(metal)];
+  return typeof value === 'number' && value > 0 ? value : null;
+}
+
 export function spotMetalFor(metal: Metal): Exclude<Metal, 'goldback'> {
   return metal === 'goldback' ? 'gold' : metal;
 }

@@ -6,11 +6,16 @@ import type { ScrapeReport } from './scrape-target.js';
 /** How much to trust a price by the rule that found it (>= 60 earns a medal in the app). */
 const CONFIDENCE_BY_RULE: Record<string, number> = {
   'pricing-table': 90,
+  'vendor-selector': 85,
   jsonld: 80,
   microdata: 80,
   'app-state': 75,
+  meta: 70,
   'page-text': 50,
 };
+
+/** A flagged price (a jump) is stored and published, but below the app's medal threshold of 60. */
+const FLAGGED_CONFIDENCE_FACTOR = 0.5;
 
 export interface RowContext {
   key: string;
@@ -21,20 +26,21 @@ export interface RowContext {
 
 /** The row of a scrape that read a page (prices, verdicts and sanity rejections alike). */
 export function rowFromReport(ctx: RowContext, report: Extract<ScrapeReport, { kind: 'result' }>): PriceRow {
-  const { result } = report;
-  const rejected = report.rejected !== undefined;
+  const { result, rejected, flagged } = report;
   const priced = result.outcome === 'ok' || result.outcome === 'out_of_stock';
   const outcome: RowOutcome = rejected ? 'rejected' : result.outcome;
+  const confidence = CONFIDENCE_BY_RULE[result.matchedBy ?? ''] ?? 50;
   return {
     ...base(ctx),
-    price: result.price,
+    // A rejected row keeps the rejected value, for people; is_failed keeps it out of every published file.
+    price: rejected ? rejected.price : result.price,
     source: report.source,
-    confidence: priced && !rejected ? CONFIDENCE_BY_RULE[result.matchedBy ?? ''] ?? 50 : null,
-    is_failed: rejected || !priced,
-    in_stock: priced ? result.inStock ?? true : null,
+    confidence: priced && !rejected ? Math.round(flagged ? confidence * FLAGGED_CONFIDENCE_FACTOR : confidence) : null,
+    is_failed: rejected !== undefined || !priced,
+    in_stock: priced && !rejected ? result.inStock ?? true : null,
     outcome,
-    reason: rejected ? report.rejected! : priced && result.outcome === 'ok' ? null : result.reason,
-    matched_by: result.matchedBy,
+    reason: rejected ? rejected.reason : flagged ? `flagged: ${flagged}` : priced && result.outcome === 'ok' ? null : result.reason,
+    matched_by: rejected ? (result.matchedBy ?? result.rejected?.matchedBy ?? null) : result.matchedBy,
   };
 }
 

@@ -159,6 +159,34 @@ export class PriceStore {
     }
   }
 
+  /**
+   * What a new price is judged against: this vendor's newest accepted price of the coin (any poller, last 7 days),
+   * and the median of the other vendors' accepted prices in the window. Nulls when unknown.
+   */
+  async priceContext(coin: string, vendor: string, windowStart: string): Promise<{ previousPrice: number | null; windowMedian: number | null }> {
+    const since = new Date(Date.parse(windowStart) - 7 * 86_400_000).toISOString().slice(0, 16) + ':00Z';
+    const [previous, window] = await this.db().batch(
+      [
+        {
+          sql: `SELECT price FROM price_snapshots WHERE coin_slug = ? AND vendor = ? AND scraped_at >= ? AND is_failed = 0 AND price IS NOT NULL
+                ORDER BY scraped_at DESC LIMIT 1`,
+          args: [coin, vendor, since],
+        },
+        {
+          sql: `SELECT vendor, price FROM price_snapshots WHERE coin_slug = ? AND window_start = ? AND vendor <> ? AND is_failed = 0 AND price IS NOT NULL`,
+          args: [coin, windowStart, vendor],
+        },
+      ],
+      'read',
+    );
+    const byVendor = new Map<string, number>();
+    for (const r of window.rows) byVendor.set(String(r.vendor), Number(r.price));
+    const prices = [...byVendor.values()].sort((a, b) => a - b);
+    const mid = prices.length >> 1;
+    const windowMedian = prices.length === 0 ? null : prices.length % 2 ? prices[mid] : (prices[mid - 1] + prices[mid]) / 2;
+    return { previousPrice: previous.rows.length ? Number(previous.rows[0].price) : null, windowMedian };
+  }
+
   /** Which of these idempotency keys the table already holds. */
   async existingKeys(keys: string[]): Promise<Set<string>> {
     const found = new Set<string>();

@@ -89,10 +89,13 @@ function run(input: ExtractInput): ExtractResult {
 
   // Every candidate must be a believable price for this product, whatever rule found it.
   const implausible: string[] = [];
+  let firstRejected: ExtractResult['rejected'];
   const spot = input.spotUsdPerOz ?? null;
   const plausible = (e: PriceEvidence | null): PriceEvidence | null => {
     if (!e || isPlausiblePrice(e.price, product, spot)) return e;
-    implausible.push(`${e.detail} ignored: ${judgePrice({ price: e.price, product, spotUsdPerOz: spot }).reason}`);
+    const why = judgePrice({ price: e.price, product, spotUsdPerOz: spot }).reason;
+    implausible.push(`${e.detail} ignored: ${why}`);
+    firstRejected ??= { price: e.price, matchedBy: e.rule, reason: `${e.detail} rejected: ${why}` };
     return null;
   };
   const isPlausible = (price: number): boolean => {
@@ -165,11 +168,15 @@ function run(input: ExtractInput): ExtractResult {
   if (!chosen) {
     if (inStock === false) return result(null, false, 'out_of_stock', null, `no price shown; ${stockText}`);
     const why = notes.length ? `; ${notes.join('; ')}` : '';
-    return result(null, inStock, 'no_price', null, `no 1-unit price found (no structured price, tier table or price near the title)${why}`);
+    const none = result(null, inStock, 'no_price', null, `no 1-unit price found (no structured price, tier table or price near the title)${why}`);
+    return firstRejected ? { ...none, rejected: { ...firstRejected, reason: oneLine(firstRejected.reason) } } : none;
   }
   // Last guard: whatever happened above, never return a price outside the plausible range.
   const range = checkPriceRange(chosen.price, product);
-  if (!range.ok) return result(null, inStock, 'no_price', null, `${chosen.detail} rejected: ${range.reason}`);
+  if (!range.ok) {
+    const reason = `${chosen.detail} rejected: ${range.reason}`;
+    return { ...result(null, inStock, 'no_price', null, reason), rejected: { price: chosen.price, matchedBy: chosen.rule, reason: oneLine(reason) } };
+  }
   const reason = [chosen.detail, ...notes, stockText].join('; ');
   return result(chosen.price, inStock, inStock === false ? 'out_of_stock' : 'ok', chosen.rule, reason);
 }

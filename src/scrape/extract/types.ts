@@ -53,4 +53,9 @@ export interface ExtractResult {
   matchedBy: string | null;
   /** One line a person can read: why this outcome. */
   reason: string;
+  /**
+   * With `no_price` only: the strongest candidate that was found but failed the sanity check (below melt,
+   * over the premium ceiling, outside the metal's range). Stored as a rejected row, never published.
+   */
+  rejected?: { price: number; matchedBy: string; reason: string };
 }
