@@ -35,18 +35,54 @@ export interface ScaleOutFigure {
   workerPeakRssMb: number[];
 }
 
-/** Starts one `poller worker` process and resolves once its workers listen. */
-async function startWorker(env: NodeJS.ProcessEnv): Promise<ChildProcess> {
-  const child = spawn(process.execPath, [POLLER_BIN, 'worker'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+/** Starts one `poller <role>` process and resolves once its log says `ready`. */
+async function startRole(role: string, env: NodeJS.ProcessEnv, ready: string): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [POLLER_BIN, role], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
     child.stderr!.on('data', (chunk: Buffer) => {
       err += chunk.toString();
-      if (err.includes('scrape workers started')) resolve();
+      if (err.includes(ready)) resolve();
     });
-    child.once('exit', (code) => reject(new Error(`worker exited with ${code} before it was ready:\n${err.slice(-2000)}`)));
+    child.once('exit', (code) => reject(new Error(`${role} exited with ${code} before it was ready:\n${err.slice(-2000)}`)));
   });
   return child;
+}
+
+const startWorker = (env: NodeJS.ProcessEnv) => startRole('worker', env, 'scrape workers started');
+
+async function stopRole(child: ChildProcess): Promise<void> {
+  await new Promise((resolve) => {
+    child.once('exit', resolve);
+    child.kill('SIGTERM');
+  });
+}
+
+/** Peak RSS of the scheduler (after reconciling the real catalogue) and of the API role, each in its own process. */
+export async function measureRoleMemory(options: { redisUrl: string; prefix: string; cataloguePath: string; workdir: string }): Promise<{ schedulerMb: number | null; apiMb: number | null }> {
+  const env = {
+    ...process.env,
+    REDIS_URL: options.redisUrl,
+    REDIS_PREFIX: options.prefix,
+    CATALOGUE_PATH: options.cataloguePath,
+    CATALOGUE_WATCH_MS: '0',
+    TURSO_DATABASE_URL: `file:${join(options.workdir, 'roles.db')}`,
+    API_PORT: '0',
+    LOG_LEVEL: 'info',
+  };
+  const control = createRedisConnection(options.redisUrl, { blocking: false });
+  try {
+    const scheduler = await startRole('scheduler', env, 'job schedulers reconciled');
+    const schedulerMb = await peakRssOfPid(scheduler.pid!);
+    await stopRole(scheduler);
+    const api = await startRole('api', env, 'running');
+    const apiMb = await peakRssOfPid(api.pid!);
+    await stopRole(api);
+    return { schedulerMb, apiMb };
+  } finally {
+    await deleteKeys(control, `${options.prefix}:*`);
+    control.disconnect();
+  }
 }
 
 /** Scrape throughput with 1, 2 and 4 worker processes against one Redis and one database file. */
@@ -89,10 +125,7 @@ export async function measureScaleOut(options: ScaleOutOptions): Promise<ScaleOu
         figures.push({ processes: n, jobs, jobsPerSec, speedup: round(jobsPerSec / (figures[0]?.jobsPerSec ?? jobsPerSec), 2), workerPeakRssMb });
         say(`  ${n} worker process${n > 1 ? 'es' : ''}: ${jobsPerSec} jobs/s (${figures.at(-1)!.speedup}x)`);
       } finally {
-        await Promise.all(children.map((c) => new Promise((resolve) => {
-          c.once('exit', resolve);
-          c.kill('SIGTERM');
-        })));
+        await Promise.all(children.map(stopRole));
         await deleteKeys(control, `${prefix}:*`);
       }
     }

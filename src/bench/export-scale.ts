@@ -1,0 +1,97 @@
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+import { createClient } from '@libsql/client';
+import type { Catalogue } from '../catalogue/load.js';
+import { ensureLocalRemote } from '../publish/local-remote.js';
+import { generateHistory } from './history.js';
+import { runExportStep } from './export-step.js';
+import { round } from './stats.js';
+
+export interface ExportScaleOptions {
+  catalogue: Catalogue;
+  cataloguePath: string;
+  workdir: string;
+  /** Days of history. Default 30. */
+  days?: number;
+  pollers?: string[];
+  progress?: (line: string) => void;
+}
+
+type Step = Record<string, number | string | boolean>;
+
+export interface ExportScaleResult {
+  rows: number;
+  days: number;
+  targets: number;
+  pollers: number;
+  generateSec: number;
+  /** One poller's export with no state: every date read. */
+  fullRebuild: Step;
+  /** The same poller's export after one new 15-minute window of every poller. */
+  incremental: Step;
+  /** Every poller's rows in one tree, no state: the heaviest export. */
+  fullRebuildAllPollers: Step;
+  /** mergeTrees over the three poller trees, in memory. */
+  mergeInMemory: Step;
+  /** The merger end to end against a local bare remote: fetch 3 branches, merge, push main. */
+  mergePublish: Step;
+  snapshot: Step;
+  /** Size of main's tree after the merge, and of the repository. */
+  mainTreeBytes: number;
+}
+
+/** Export and merge over 30 days of generated history for the real catalogue and 3 pollers (about 1.4 million rows). */
+export async function measureExportScale(options: ExportScaleOptions): Promise<ExportScaleResult> {
+  const say = options.progress ?? (() => undefined);
+  const days = options.days ?? 30;
+  const pollers = options.pollers ?? ['api1', 'api2', 'api3'];
+  const db = join(options.workdir, 'history.db');
+  const targets = options.catalogue.targets.map((t) => ({ coin: t.coin, vendor: t.vendor }));
+  const now = new Date();
+  const client = createClient({ url: `file:${db}` });
+  say(`  generating ${days} days x ${targets.length} targets x ${pollers.length} pollers at 15 min...`);
+  const generated = await generateHistory(client, { days, targets, pollers, now });
+  say(`  ${generated.inserted} rows in ${round(generated.ms / 1000, 1)} s`);
+
+  const tree = (p: string) => join(options.workdir, 'trees', p, 'data');
+  const state = (p: string) => join(options.workdir, `state-${p}.json`);
+  const exportOf = (pollerId: string) => runExportStep({ step: 'export', db, catalogue: options.cataloguePath, pollerId, outDir: tree(pollerId), stateFile: state(pollerId) });
+
+  const fullRebuild = await exportOf(pollers[0]);
+  say(`  full rebuild of ${pollers[0]}: ${fullRebuild.ms} ms, peak RSS ${fullRebuild.peakRssMb} MB`);
+  for (const p of pollers.slice(1)) await exportOf(p);
+  // One new window for every poller, as the fleet writes it every 15 minutes.
+  const added = await generateHistory(client, { days: 0, targets, pollers, now: new Date(now.getTime() + 15 * 60_000) });
+  client.close();
+  const incremental = await exportOf(pollers[0]);
+  say(`  incremental export after one new window: ${incremental.ms} ms, peak RSS ${incremental.peakRssMb} MB`);
+  const fullRebuildAllPollers = await runExportStep({ step: 'export', db, catalogue: options.cataloguePath, pollerId: null, outDir: join(options.workdir, 'trees', 'all', 'data'), stateFile: join(options.workdir, 'state-none.json') });
+  say(`  full rebuild of every poller's rows in one tree: ${fullRebuildAllPollers.ms} ms, peak RSS ${fullRebuildAllPollers.peakRssMb} MB`);
+
+  const mergeInMemory = await runExportStep({ step: 'merge-trees', treeDirs: pollers.map(tree) });
+  const remote = join(options.workdir, 'remote.git');
+  await ensureLocalRemote(remote);
+  for (const p of pollers) await runExportStep({ step: 'publish', db, catalogue: options.cataloguePath, pollerId: p, remote, workDir: join(options.workdir, 'publish', p) });
+  const mergePublish = await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
+  say(`  merge of ${pollers.length} branches: ${mergeInMemory.ms} ms in memory, ${mergePublish.ms} ms with fetch and push (peak RSS ${mergePublish.peakRssMb} MB)`);
+  const snapshot = await runExportStep({ step: 'snapshot', db, outFile: join(options.workdir, 'snapshot.db') });
+  say(`  snapshot: ${round(Number(snapshot.bytes) / 1048576, 1)} MB in ${snapshot.ms} ms (peak RSS ${snapshot.peakRssMb} MB)`);
+  const mainTreeBytes = execFileSync('git', [`--git-dir=${remote}`, 'ls-tree', '-r', '-l', 'main'], { encoding: 'utf8' })
+    .split('\n')
+    .filter(Boolean)
+    .reduce((n, line) => n + Number(line.split(/\s+/)[3] || 0), 0);
+  return {
+    rows: generated.inserted + added.inserted,
+    days,
+    targets: targets.length,
+    pollers: pollers.length,
+    generateSec: round(generated.ms / 1000, 1),
+    fullRebuild,
+    incremental,
+    fullRebuildAllPollers,
+    mergeInMemory,
+    mergePublish,
+    snapshot,
+    mainTreeBytes,
+  };
+}
