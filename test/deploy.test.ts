@@ -4,12 +4,12 @@ import { parse as parseYaml } from 'yaml';
 import { parse as parseToml } from 'smol-toml';
 import { loadConfig } from '../src/config/env.js';
 
-const ROLE_COMMANDS = ['start', 'scheduler', 'worker', 'api'];
+const ROLE_COMMANDS = ['start', 'scheduler', 'worker', 'exporter', 'merger', 'api'];
 
 describe('deployment files', () => {
   it('docker-compose.yml parses; workers scale (no fixed ports or names); every role runs a real command with a valid environment', async () => {
     const compose = parseYaml(await readFile('docker-compose.yml', 'utf8'), { merge: true });
-    expect(Object.keys(compose.services).sort()).toEqual(['api', 'redis', 'scheduler', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual(['api', 'exporter', 'merger', 'redis', 'scheduler', 'worker']);
     const worker = compose.services.worker;
     expect(worker.ports).toBeUndefined();
     expect(worker.container_name).toBeUndefined();

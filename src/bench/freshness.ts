@@ -10,7 +10,7 @@ import { startPoller, type Poller } from '../roles/poller.js';
 import { PriceStore } from '../store/price-store.js';
 import { createRedisConnection } from '../../queues/connection.js';
 import { exportQueueName, MERGE_QUEUE_NAME } from '../../queues/names.js';
-import { percentile, round } from './stats.js';
+import { peakRssMb, percentile, round } from './stats.js';
 
 export interface FreshnessOptions {
   redisUrl: string;
@@ -127,7 +127,7 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
     // Stop scraping, then give the last rows time to reach main (throttle + export + merge).
     await Promise.all(pollers.map((p) => p.scheduler?.close()));
     await Promise.all(pollers.map((p) => p.worker?.close()));
-    await new Promise((r) => setTimeout(r, pollers[0].config.exportMinIntervalMs + 20_000));
+    await new Promise((r) => setTimeout(r, pollers[0].config.exportMinIntervalMs + 12_000));
   } finally {
     await Promise.all(pollers.map((p) => p.close().catch(() => undefined)));
     await Promise.all(listeners.map((l) => l.close()));
@@ -164,6 +164,6 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
     exports: exportsRun.length,
     merges: mergesRun.length,
     mainCommits: merges.length,
-    peakRssMb: round(process.resourceUsage().maxRSS / 1024, 1),
+    peakRssMb: peakRssMb(),
   };
 }

@@ -6,7 +6,7 @@ import type { Catalogue } from '../catalogue/load.js';
 import { createRedisConnection } from '../../queues/connection.js';
 import { enqueueScrapesNow, waitForJobs } from '../../queues/scrape-now.js';
 import { deleteKeys } from '../redis/delete-keys.js';
-import { peakRssOfPid, round } from './stats.js';
+import { cpuSecondsOfPid, peakRssOfPid, round } from './stats.js';
 
 const POLLER_BIN = fileURLToPath(new URL('../../../bin/poller.js', import.meta.url));
 
@@ -33,6 +33,8 @@ export interface ScaleOutFigure {
   /** Throughput relative to one process. */
   speedup: number;
   workerPeakRssMb: number[];
+  /** CPU used during the run, in cores: the worker processes, this process (the fleet), and redis-server. */
+  cpu: { workers: number; fleet: number; redis: number; total: number };
 }
 
 /** Starts one `poller <role>` process and resolves once its log says `ready`. */
@@ -47,6 +49,13 @@ async function startRole(role: string, env: NodeJS.ProcessEnv, ready: string): P
     child.once('exit', (code) => reject(new Error(`${role} exited with ${code} before it was ready:\n${err.slice(-2000)}`)));
   });
   return child;
+}
+
+/** CPU seconds redis-server has used (INFO cpu). */
+async function redisCpuSeconds(redis: ReturnType<typeof createRedisConnection>): Promise<number> {
+  const info = await redis.info('cpu');
+  const get = (k: string) => Number(new RegExp(`${k}:([\\d.]+)`).exec(info)?.[1] ?? 0);
+  return get('used_cpu_sys') + get('used_cpu_user');
 }
 
 const startWorker = (env: NodeJS.ProcessEnv) => startRole('worker', env, 'scrape workers started');
@@ -112,6 +121,7 @@ export async function measureScaleOut(options: ScaleOutOptions): Promise<ScaleOu
       };
       const children = await Promise.all(Array.from({ length: n }, () => startWorker(env)));
       try {
+        const cpuBefore = { workers: children.map((c) => cpuSecondsOfPid(c.pid!) ?? 0), fleet: process.cpuUsage(), redis: await redisCpuSeconds(control) };
         const started = Date.now();
         const ids = new Map<string, string[]>();
         for (let r = 0; r < rounds; r++) {
@@ -120,10 +130,19 @@ export async function measureScaleOut(options: ScaleOutOptions): Promise<ScaleOu
         }
         const jobs = rounds * options.catalogue.targets.length;
         const settled = await waitForJobs(ids, { connection: control, prefix, timeoutMs: 20 * 60_000, pollMs: 250 });
-        const jobsPerSec = round((jobs * 1000) / (settled.lastFinishedOn - started), 1);
+        const wallSec = (settled.lastFinishedOn - started) / 1000;
+        const jobsPerSec = round(jobs / wallSec, 1);
+        const fleetCpu = process.cpuUsage(cpuBefore.fleet);
+        const cpu = {
+          workers: round(children.reduce((sum, c, i) => sum + ((cpuSecondsOfPid(c.pid!) ?? 0) - cpuBefore.workers[i]), 0) / wallSec, 2),
+          fleet: round((fleetCpu.user + fleetCpu.system) / 1e6 / wallSec, 2),
+          redis: round(((await redisCpuSeconds(control)) - cpuBefore.redis) / wallSec, 2),
+          total: 0,
+        };
+        cpu.total = round(cpu.workers + cpu.fleet + cpu.redis, 2);
         const workerPeakRssMb = (await Promise.all(children.map((c) => peakRssOfPid(c.pid!)))).filter((x): x is number => x !== null);
-        figures.push({ processes: n, jobs, jobsPerSec, speedup: round(jobsPerSec / (figures[0]?.jobsPerSec ?? jobsPerSec), 2), workerPeakRssMb });
-        say(`  ${n} worker process${n > 1 ? 'es' : ''}: ${jobsPerSec} jobs/s (${figures.at(-1)!.speedup}x)`);
+        figures.push({ processes: n, jobs, jobsPerSec, speedup: round(jobsPerSec / (figures[0]?.jobsPerSec ?? jobsPerSec), 2), workerPeakRssMb, cpu });
+        say(`  ${n} worker process${n > 1 ? 'es' : ''}: ${jobsPerSec} jobs/s (${figures.at(-1)!.speedup}x); CPU in cores: workers ${cpu.workers}, fleet ${cpu.fleet}, redis ${cpu.redis}`);
       } finally {
         await Promise.all(children.map(stopRole));
         await deleteKeys(control, `${prefix}:*`);

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+
 /** Percentile by nearest rank over a copy of the values; NaN for an empty list. */
 export function percentile(values: number[], p: number): number {
   if (values.length === 0) return Number.NaN;
@@ -14,9 +16,13 @@ export function round(n: number, digits = 2): number {
   return Math.round(n * f) / f;
 }
 
-/** Peak resident set of this process so far, in MB (the kernel's high-water mark). */
+/**
+ * Peak resident set of this process so far, in MB: VmHWM, the high-water mark of this process's own memory.
+ * (getrusage's maxRSS would do on its own, but Linux carries it across fork and exec: a child would report its parent's peak.)
+ */
 export function peakRssMb(): number {
-  return round(process.resourceUsage().maxRSS / 1024, 1);
+  const kb = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return kb ? round(Number(kb[1]) / 1024, 1) : round(process.resourceUsage().maxRSS / 1024, 1);
 }
 
 /** Peak resident set of another process (VmHWM), in MB; null once it has exited. */
@@ -26,6 +32,18 @@ export async function peakRssOfPid(pid: number): Promise<number | null> {
     const status = await readFile(`/proc/${pid}/status`, 'utf8');
     const kb = /VmHWM:\s+(\d+)\s+kB/.exec(status);
     return kb ? round(Number(kb[1]) / 1024, 1) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** CPU seconds (user + system) a process has used so far; null once it has exited. */
+export function cpuSecondsOfPid(pid: number): number | null {
+  try {
+    // Fields 14 and 15 of /proc/PID/stat, after the parenthesised command name; in clock ticks (100 per second).
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100;
   } catch {
     return null;
   }

@@ -42,7 +42,6 @@ export function mergeCommitMessage(used: string[], at: Date): string {
 }
 
 async function snapshotDue(stateFile: string, everyMs: number, now: Date): Promise<boolean> {
-  if (everyMs <= 0) return false;
   try {
     const { writtenAt } = JSON.parse(await readFile(stateFile, 'utf8')) as { writtenAt: string };
     return now.getTime() - Date.parse(writtenAt) >= everyMs;
@@ -83,7 +82,8 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
     let snapshot: PublishMainResult['snapshot'] = 'none';
     const at = now();
     const previous = isFetchFailure(main) ? undefined : main.binaryFiles.get(SNAPSHOT_PATH);
-    if (options.client && (!previous || (await snapshotDue(stateFile, options.snapshotEveryMs ?? 86_400_000, at)))) {
+    const everyMs = options.snapshotEveryMs ?? 86_400_000;
+    if (options.client && everyMs > 0 && (!previous || (await snapshotDue(stateFile, everyMs, at)))) {
       const tmp = await mkdtemp(join(options.workDir, 'snapshot-'));
       try {
         const result = await writeSnapshot({ client: options.client, outFile: join(tmp, 'prices.db'), days: options.snapshotDays });

@@ -1,8 +1,51 @@
-import { spawn } from 'node:child_process';
+import createDebug from 'debug';
+import { simpleGit, type SimpleGitOptions } from 'simple-git';
 import { scrubText } from './scrub.js';
 
-// Plain child processes rather than simple-git: we need stdin (cat-file --batch, commit messages),
-// Buffer output, and per-command config in the environment, which simple-git's env and config guards refuse.
+// Every git command runs through simple-git, one instance per command, so each gets its own environment,
+// stdin (simple-git's `input`), abort signal (the kill timeout) and raw result (its `errors` hook sees exit code
+// and Buffer output). Per-command config, the token included, goes only into GIT_CONFIG_COUNT/KEY/VALUE of that
+// one child: never argv (simple-git's `config` option would use `-c`), never a config file.
+// simple-git's guards are opted out of (see UNSAFE); its debug output is switched off (see below).
+
+// simple-git's debug output (DEBUG=simple-git*) prints each child's environment, so the token: keep it off
+// whatever DEBUG enables.
+const debugNamespaces = createDebug.disable();
+if (debugNamespaces) createDebug.enable(`${debugNamespaces},-simple-git*`);
+
+/**
+ * simple-git's argv/env guards, all off. They would refuse what runGit must pass (GIT_CONFIG_COUNT,
+ * credential.helper=, GIT_ASKPASS=, --git-dir) and, matching config keys by substring, a legitimate remote
+ * (`http.https://pager.example.com/.extraHeader` reads as a pager setting). Callers validate their arguments.
+ */
+const UNSAFE: Required<NonNullable<SimpleGitOptions['unsafe']>> = {
+  allowUnsafeAlias: true,
+  allowUnsafeAskPass: true,
+  allowUnsafeCommandBinaries: true,
+  allowUnsafeConfigPaths: true,
+  allowUnsafeConfigEnvCount: true,
+  allowUnsafeCredentialHelper: true,
+  allowUnsafeEditor: true,
+  allowUnsafeMergeDriver: true,
+  allowUnsafePager: true,
+  allowUnsafeProtocolOverride: true,
+  allowUnsafePack: true,
+  allowUnsafeSshCommand: true,
+  allowUnsafeGitProxy: true,
+  allowUnsafeExec: true,
+  allowUnsafeHooksPath: true,
+  allowUnsafeDiffExternal: true,
+  allowUnsafeDiffTextConv: true,
+  allowUnsafeFilter: true,
+  allowUnsafeFsMonitor: true,
+  allowUnsafeGpgProgram: true,
+  allowUnsafeTemplateDir: true,
+  allowUnsafeInclude: true,
+  allowUnsafeSubmodule: true,
+  allowUnsafeUrlRewrite: true,
+  allowUnsafeCustomBinary: false,
+  allowAbbreviatedOptions: true, // git's own default
+};
 
 export interface GitRunOptions {
   /** Repository to run in (`--git-dir`). */
@@ -56,8 +99,14 @@ function inheritedEnv(): Record<string, string> {
   return env;
 }
 
+interface RawResult {
+  exitCode: number | null;
+  stdOut: Buffer[];
+  stdErr: Buffer[];
+}
+
 /** Runs one git command; never prompts (a missing credential fails at once) and never writes secrets anywhere. */
-export function runGit(args: ReadonlyArray<string>, options: GitRunOptions = {}): Promise<GitResult> {
+export async function runGit(args: ReadonlyArray<string>, options: GitRunOptions = {}): Promise<GitResult> {
   const { gitDir, workTree, config = [], input, secrets = [], allowFailure = false, timeoutMs = 300_000 } = options;
   const fullArgs = [...(gitDir ? [`--git-dir=${gitDir}`] : []), ...(workTree ? [`--work-tree=${workTree}`] : []), ...args];
   const allConfig = [...BASE_CONFIG, ...config];
@@ -74,31 +123,48 @@ export function runGit(args: ReadonlyArray<string>, options: GitRunOptions = {})
     env[`GIT_CONFIG_VALUE_${i}`] = value;
   });
   const label = scrubText(args.slice(0, 2).join(' '), secrets);
-  return new Promise((resolve, reject) => {
-    const child = spawn('git', fullArgs, { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    let timedOut = false;
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, timeoutMs);
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
-    child.stdin.on('error', () => undefined); // git may exit before reading all input; the exit code tells
-    child.on('error', (e) => {
-      clearTimeout(timer);
-      reject(new GitCommandError(label, -1, `could not start git (${e.message}); install git 2.31 or newer`));
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const stderr = scrubText(Buffer.concat(err).toString('utf8'), secrets) + (timedOut ? `\n(killed after ${timeoutMs} ms)` : '');
-      const exitCode = code ?? -1;
-      if (exitCode !== 0 && !allowFailure) reject(new GitCommandError(label, exitCode, stderr));
-      else resolve({ code: exitCode, stdout: Buffer.concat(out), stderr });
-    });
-    child.stdin.end(input ?? '');
-  });
+  // Always a Buffer, even empty: simple-git then ends stdin, so git reads EOF rather than waiting.
+  const stdin = typeof input === 'string' ? Buffer.from(input, 'utf8') : (input ?? Buffer.alloc(0));
+  const abort = new AbortController(); // simple-git stops the child (SIGINT: git removes its lock files and exits)
+  let timedOut = false;
+  const timer = setTimeout(() => {
+    timedOut = true;
+    abort.abort();
+  }, timeoutMs);
+  let raw: RawResult | undefined;
+  try {
+    await simpleGit({
+      abort: abort.signal,
+      allowEnvironment: Object.keys(env), // the environment is exactly `env`: nothing else inherited, nothing refused
+      unsafe: UNSAFE,
+      completion: { onClose: true, onExit: false }, // all output read before we answer
+      input: () => stdin,
+      errors: (_error, result) => {
+        raw = result; // we judge the exit code ourselves
+        return undefined;
+      },
+    })
+      .env(env)
+      // simple-git waits 50 ms more after a child that printed nothing (update-ref, add...); an empty chunk at the
+      // end of stdout counts as output, so it answers at once.
+      .outputHandler((_command, stdout) => stdout.once('end', () => stdout.emit('data', Buffer.alloc(0))))
+      .raw([...fullArgs]);
+  } catch (e) {
+    throw new GitCommandError(label, -1, scrubText(e instanceof Error ? e.message : String(e), secrets));
+  } finally {
+    clearTimeout(timer);
+  }
+  if (!raw) throw new GitCommandError(label, -1, 'git gave no result');
+  const stderrText = Buffer.concat(raw.stdErr).toString('utf8');
+  if (raw.exitCode !== null && raw.exitCode < 0) {
+    // A spawn failure: simple-git reports the errno as the exit code and the error's stack as stderr.
+    const reason = scrubText(stderrText.split('\n')[0].replace(/^Error: /, ''), secrets);
+    throw new GitCommandError(label, -1, `could not start git (${reason}); install git 2.31 or newer`);
+  }
+  const stderr = scrubText(stderrText, secrets) + (timedOut ? `\n(killed after ${timeoutMs} ms)` : '');
+  const exitCode = raw.exitCode ?? -1;
+  if (exitCode !== 0 && !allowFailure) throw new GitCommandError(label, exitCode, stderr);
+  return { code: exitCode, stdout: Buffer.concat(raw.stdOut), stderr };
 }
 
 /** stdout as trimmed text. */
