@@ -27,9 +27,10 @@ export interface CoinLatestInput {
  * `window_start` is the coin's newest window; windows_24h holds every window of the last 24 hours with an
  * in-stock price, each with the true median and lowest of its vendors.
  */
-export function buildCoinLatest(input: CoinLatestInput, rules: PublishRules = DEFAULT_PUBLISH_RULES): CoinLatestFile {
-  const file: CoinLatestFile = {
-    slug: input.slug,
+/** A coin's latest.json with no data yet: the shape every builder and the merge start from. */
+export function emptyCoinLatest(slug: string): CoinLatestFile {
+  return {
+    slug,
     window_start: null,
     median_price: null,
     lowest_price: null,
@@ -39,6 +40,10 @@ export function buildCoinLatest(input: CoinLatestInput, rules: PublishRules = DE
     last_available_date_by_site: {},
     windows_24h: [],
   };
+}
+
+export function buildCoinLatest(input: CoinLatestInput, rules: PublishRules = DEFAULT_PUBLISH_RULES): CoinLatestFile {
+  const file = emptyCoinLatest(input.slug);
   const anchor = input.anchorWindow;
   if (anchor === null || input.vendors.length === 0) return file;
   file.window_start = input.vendors.map((v) => v.last.window).reduce((a, b) => (b > a ? b : a));

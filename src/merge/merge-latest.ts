@@ -1,6 +1,6 @@
 import type { CoinLatestFile, VendorLatestEntry } from '../contract/coin-latest-schema.js';
 import { fromCents, lowestCents, medianCents, toCents } from '../export/cents.js';
-import { STALE_SOURCE, windowEntry } from '../export/coin-latest.js';
+import { STALE_SOURCE, emptyCoinLatest, windowEntry } from '../export/coin-latest.js';
 import { DEFAULT_PUBLISH_RULES, freshnessOf, inWindowRange, normaliseInstant, type PublishRules } from '../export/rules.js';
 import { windowStart } from '../time/window.js';
 
@@ -22,17 +22,7 @@ interface Observation {
  * the 24 hours before `anchorWindow`, each window's median and lowest recomputed.
  */
 export function mergeCoinLatest(slug: string, files: readonly CoinLatestFile[], anchorWindow: string, rules: PublishRules = DEFAULT_PUBLISH_RULES): CoinLatestFile {
-  const merged: CoinLatestFile = {
-    slug,
-    window_start: null,
-    median_price: null,
-    lowest_price: null,
-    vendors: {},
-    availability_by_site: {},
-    last_known_price_by_site: {},
-    last_available_date_by_site: {},
-    windows_24h: [],
-  };
+  const merged = emptyCoinLatest(slug);
   const newest = new Map<string, Observation>();
   const lastInStock = new Map<string, { date: string; price: number; order: number }>();
   const offerLastInStock = (vendor: string, date: string, price: number, order: number) => {

@@ -1,51 +1,13 @@
-import createDebug from 'debug';
-import { simpleGit, type SimpleGitOptions } from 'simple-git';
+import type { Readable } from 'node:stream';
+import { simpleGit } from 'simple-git';
 import { scrubText } from './scrub.js';
+import { UNSAFE } from './simple-git-options.js';
 
 // Every git command runs through simple-git, one instance per command, so each gets its own environment,
 // stdin (simple-git's `input`), abort signal (the kill timeout) and raw result (its `errors` hook sees exit code
 // and Buffer output). Per-command config, the token included, goes only into GIT_CONFIG_COUNT/KEY/VALUE of that
 // one child: never argv (simple-git's `config` option would use `-c`), never a config file.
-// simple-git's guards are opted out of (see UNSAFE); its debug output is switched off (see below).
-
-// simple-git's debug output (DEBUG=simple-git*) prints each child's environment, so the token: keep it off
-// whatever DEBUG enables.
-const debugNamespaces = createDebug.disable();
-if (debugNamespaces) createDebug.enable(`${debugNamespaces},-simple-git*`);
-
-/**
- * simple-git's argv/env guards, all off. They would refuse what runGit must pass (GIT_CONFIG_COUNT,
- * credential.helper=, GIT_ASKPASS=, --git-dir) and, matching config keys by substring, a legitimate remote
- * (`http.https://pager.example.com/.extraHeader` reads as a pager setting). Callers validate their arguments.
- */
-const UNSAFE: Required<NonNullable<SimpleGitOptions['unsafe']>> = {
-  allowUnsafeAlias: true,
-  allowUnsafeAskPass: true,
-  allowUnsafeCommandBinaries: true,
-  allowUnsafeConfigPaths: true,
-  allowUnsafeConfigEnvCount: true,
-  allowUnsafeCredentialHelper: true,
-  allowUnsafeEditor: true,
-  allowUnsafeMergeDriver: true,
-  allowUnsafePager: true,
-  allowUnsafeProtocolOverride: true,
-  allowUnsafePack: true,
-  allowUnsafeSshCommand: true,
-  allowUnsafeGitProxy: true,
-  allowUnsafeExec: true,
-  allowUnsafeHooksPath: true,
-  allowUnsafeDiffExternal: true,
-  allowUnsafeDiffTextConv: true,
-  allowUnsafeFilter: true,
-  allowUnsafeFsMonitor: true,
-  allowUnsafeGpgProgram: true,
-  allowUnsafeTemplateDir: true,
-  allowUnsafeInclude: true,
-  allowUnsafeSubmodule: true,
-  allowUnsafeUrlRewrite: true,
-  allowUnsafeCustomBinary: false,
-  allowAbbreviatedOptions: true, // git's own default
-};
+// simple-git's guards are opted out of and its debug output switched off: see simple-git-options.ts.
 
 export interface GitRunOptions {
   /** Repository to run in (`--git-dir`). */
@@ -132,12 +94,15 @@ export async function runGit(args: ReadonlyArray<string>, options: GitRunOptions
     abort.abort();
   }, timeoutMs);
   let raw: RawResult | undefined;
+  let pipes: Readable[] = [];
   try {
     await simpleGit({
       abort: abort.signal,
       allowEnvironment: Object.keys(env), // the environment is exactly `env`: nothing else inherited, nothing refused
       unsafe: UNSAFE,
-      completion: { onClose: true, onExit: false }, // all output read before we answer
+      // Done when git's pipes close, or 50 ms after git exits: a remote helper git left behind (killed ls-remote
+      // or fetch over http) may hold the pipes open, and must not hold up the timeout.
+      completion: { onClose: true, onExit: 50 },
       input: () => stdin,
       errors: (_error, result) => {
         raw = result; // we judge the exit code ourselves
@@ -147,12 +112,16 @@ export async function runGit(args: ReadonlyArray<string>, options: GitRunOptions
       .env(env)
       // simple-git waits 50 ms more after a child that printed nothing (update-ref, add...); an empty chunk at the
       // end of stdout counts as output, so it answers at once.
-      .outputHandler((_command, stdout) => stdout.once('end', () => stdout.emit('data', Buffer.alloc(0))))
+      .outputHandler((_command, stdout, stderr) => {
+        pipes = [stdout, stderr] as Readable[];
+        stdout.once('end', () => stdout.emit('data', Buffer.alloc(0)));
+      })
       .raw([...fullArgs]);
   } catch (e) {
     throw new GitCommandError(label, -1, scrubText(e instanceof Error ? e.message : String(e), secrets));
   } finally {
     clearTimeout(timer);
+    if (timedOut) for (const pipe of pipes) pipe.destroy(); // a left-behind helper must not keep them (and us) open
   }
   if (!raw) throw new GitCommandError(label, -1, 'git gave no result');
   const stderrText = Buffer.concat(raw.stdErr).toString('utf8');
