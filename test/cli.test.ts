@@ -7,7 +7,7 @@ import { testRedis } from './support/redis.js';
 import { tempDir } from './support/temp.js';
 
 const COMMANDS = ['start', 'scheduler', 'worker', 'api', 'exporter', 'merger', 'export', 'import-log', 'extract', 'fleet', 'demo', 'bench', 'status'];
-const REAL = '../shared/contract/config/providers.json';
+const REAL = 'test/fixtures/contract/config/providers.json';
 
 describe('the poller program', () => {
   const redis = testRedis('cli');

@@ -5,7 +5,7 @@ import { ConfigError, loadConfig, defaultStaggerMinutes } from '../src/config/en
 import { vendorDirectory, VendorsFileError, loadVendorDirectory } from '../src/config/vendors.js';
 import { scrubSecrets } from '../src/log.js';
 
-const REAL = '../shared/contract/config/providers.json';
+const REAL = 'test/fixtures/contract/config/providers.json';
 
 describe('catalogue', () => {
   it('loads the real providers.json unchanged: 23 coins, 168 entries, 166 enabled targets', async () => {
@@ -23,7 +23,7 @@ describe('catalogue', () => {
 
   it('loads the dated copies too', async () => {
     for (const f of ['providers.2026-02-21.json', 'providers.2026-03-05.json']) {
-      expect((await loadCatalogue(`../shared/contract/config/${f}`)).targets.length).toBeGreaterThan(50);
+      expect((await loadCatalogue(`test/fixtures/contract/config/${f}`)).targets.length).toBeGreaterThan(50);
     }
   });
 

@@ -3,7 +3,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { checkPublishedFile, checkPublishedText, classifyPublishedPath, ContractError, keyShape } from '../src/contract/index.js';
 
-const SAMPLES = '/work/shared/contract/StakTrakrApi/data';
+const SAMPLES = 'test/fixtures/contract/StakTrakrApi/data';
 
 /** Every price file of the real March 2026 tree, relative to data/. */
 function samplePriceFiles(): string[] {

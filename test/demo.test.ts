@@ -23,7 +23,7 @@ describe('npm run demo -- --once', () => {
     const { code, out } = await runPoller(['demo', '--once', '--workdir', dir.path], { REDIS_URL: redis.url }, 180_000);
     expect(code, out).toBe(0);
     expect(out).toMatch(/all 498 jobs settled/);
-    const catalogue = await loadCatalogue('../shared/contract/config/providers.json');
+    const catalogue = await loadCatalogue('test/fixtures/contract/config/providers.json');
     const client = createClient({ url: `file:${join(dir.path, 'prices.db')}` });
     const rows = (await client.execute('SELECT poller_id, coin_slug, vendor, price, is_failed FROM price_snapshots')).rows;
     client.close();

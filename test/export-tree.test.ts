@@ -16,7 +16,7 @@ import { windowStart } from '../src/time/window.js';
 import { tempDir } from './support/temp.js';
 import { startSqld, type SqldHandle } from './support/sqld.js';
 
-const SAMPLES = '/work/shared/contract/StakTrakrApi/data';
+const SAMPLES = 'test/fixtures/contract/StakTrakrApi/data';
 const NOW = new Date('2026-11-23T12:10:00Z');
 
 const catalogueWith = (slugs: string[]): Catalogue =>

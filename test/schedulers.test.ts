@@ -9,7 +9,7 @@ import { testRedis } from './support/redis.js';
 import { spawnPoller } from './support/cli.js';
 import { tempDir } from './support/temp.js';
 
-const REAL = '../shared/contract/config/providers.json';
+const REAL = 'test/fixtures/contract/config/providers.json';
 const policy = { attempts: 3, backoffMs: 1000 };
 
 async function schedulerIds(url: string, prefix: string, vendors: string[]): Promise<string[]> {

@@ -25,7 +25,7 @@ describe('a worker killed with SIGKILL in the middle of a job', () => {
   });
 
   it('is retried by another worker and leaves exactly one row', async () => {
-    const real = await loadCatalogue('../shared/contract/config/providers.json');
+    const real = await loadCatalogue('test/fixtures/contract/config/providers.json');
     const one = structuredClone(real.file);
     one.coins = { ase: { ...one.coins.ase, providers: one.coins.ase.providers.filter((p) => p.id === 'apmex') } };
     fleet = await startFleet({ catalogue: one });
