@@ -18,6 +18,8 @@ export interface ExportJobResult {
 /** Thin adapter: export and publish, then ask for a merge when the branch moved. */
 export function createExportProcessor(deps: ExportProcessorDeps): Processor<ExportJobData, ExportJobResult> {
   return async (job) => {
+    // From here on the database is read: a row written now must schedule the next export, not be absorbed by this one.
+    await job.removeDeduplicationKey();
     const result = await deps.publish(job.data.pollerId);
     await job.updateProgress(100);
     if (result.committed) await deps.afterPublish(job.data.pollerId);

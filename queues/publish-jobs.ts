@@ -21,8 +21,9 @@ const history: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
 /**
  * Throttled fan-in: the first request of a quiet period creates an export due in `minIntervalMs`;
  * requests until then are absorbed (the export reads the database when it runs, so it carries their rows).
- * The deduplication key lives exactly as long as the delay, so a row written while an export is running
- * schedules the next one: steady arrivals publish every `minIntervalMs`, and the last row of a burst is never stranded.
+ * The key lives as long as the delay, and the export removes it when it starts reading (processors/export.ts),
+ * so a row written while an export runs schedules the next one: steady arrivals publish every `minIntervalMs`,
+ * and the last row of a burst is never stranded.
  */
 export async function requestExport(queue: Queue<ExportJobData>, pollerId: string, minIntervalMs: number, cause: ExportJobData['cause'] = 'rows'): Promise<void> {
   const window = Math.max(1, minIntervalMs);

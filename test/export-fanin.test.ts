@@ -3,6 +3,7 @@ import { Queue, Worker } from 'bullmq';
 import { createRedisConnection } from '../queues/connection.js';
 import { exportQueueName } from '../queues/names.js';
 import { requestExport, requestMerge, upsertExportScheduler, upsertMergeScheduler, type ExportJobData, type MergeJobData } from '../queues/publish-jobs.js';
+import { createExportProcessor } from '../processors/export.js';
 import { testRedis } from './support/redis.js';
 
 describe('export fan-in through BullMQ deduplication', () => {
@@ -18,29 +19,33 @@ describe('export fan-in through BullMQ deduplication', () => {
     let release!: () => void;
     const running = new Promise<void>((r) => (release = r));
     const connection = createRedisConnection(redis.url);
-    const worker = new Worker<ExportJobData>(
-      exportQueueName('api1'),
-      async () => {
+    const processor = createExportProcessor({
+      publish: async () => {
         ran.push(Date.now());
         if (ran.length === 1) await running;
+        return { committed: false, sha: null, files: 0, ms: 0 };
       },
-      { connection, prefix, concurrency: 1 },
-    );
+      afterPublish: async () => undefined,
+    });
+    const worker = new Worker<ExportJobData>(exportQueueName('api1'), processor, { connection, prefix, concurrency: 1 });
     try {
-      const burstAt = Date.now();
-      await Promise.all(Array.from({ length: 50 }, () => requestExport(queue, 'api1', 300)));
-      expect(await queue.getJobCounts('delayed', 'wait', 'active')).toMatchObject({ delayed: 1 });
-      // The export runs after the throttle interval, not at once, and only once for the whole burst.
+      // A long interval, and the test promotes each export by hand: the export runs while its deduplication key still lives.
+      await Promise.all(Array.from({ length: 50 }, () => requestExport(queue, 'api1', 5_000)));
+      const delayed = await queue.getDelayed();
+      expect(delayed).toHaveLength(1);
+      expect(delayed[0].opts.delay).toBe(5_000);
+      await delayed[0].promote();
       while (ran.length === 0) await new Promise((r) => setTimeout(r, 20));
-      expect(ran[0] - burstAt).toBeGreaterThanOrEqual(250);
-      // A row arriving while the export runs is not absorbed by it: it schedules the next export.
-      await requestExport(queue, 'api1', 300);
-      await requestExport(queue, 'api1', 300);
+      // Rows written while the export runs are not absorbed by it: they schedule exactly one next export.
+      await requestExport(queue, 'api1', 5_000);
+      await requestExport(queue, 'api1', 5_000);
+      expect(await queue.getDelayedCount()).toBe(1);
       release();
-      while (ran.length < 2) await new Promise((r) => setTimeout(r, 20));
-      await new Promise((r) => setTimeout(r, 600));
+      await (await queue.getDelayed())[0].promote();
+      for (const deadline = Date.now() + 10_000; ran.length < 2 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
       expect(ran).toHaveLength(2);
     } finally {
+      release();
       await worker.close();
       connection.disconnect();
       await queue.close();
