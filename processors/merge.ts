@@ -12,6 +12,8 @@ export interface MergeJobResult {
 /** Thin adapter: merge the poller branches into main. */
 export function createMergeProcessor(merge: () => Promise<MergeJobResult>): Processor<MergeJobData, MergeJobResult> {
   return async (job) => {
+    // From here on the branches are read: an export that lands now must ask for the next merge, not be absorbed by this one.
+    await job.removeDeduplicationKey();
     const result = await merge();
     await job.updateProgress(100);
     return result;
