@@ -423,8 +423,9 @@ describe('money and weight parsing', () => {
 });
 
 describe('extractPrice robustness', () => {
-  // CPU budgets are far above what these take (tens to hundreds of ms) and far below what the
-  // super-linear walks took before (2.7 s, 36 s, never finishing).
+  // Guards against super-linear walks (they took 2.7 s, 36 s, or never finished), not speed goals (those are in
+  // the benchmark): each budget is ten times what the input takes here, so a loaded CI machine passes too.
+  const SLACK = 10;
   const inputs: [string, () => unknown, number][] = [
     ['empty string', () => '', 50],
     ['whitespace', () => '   \n\t ', 50],
@@ -445,7 +446,8 @@ describe('extractPrice robustness', () => {
     ['not a string', () => 12345, 50],
     ['null', () => null, 50],
   ];
-  for (const [name, make, budgetMs] of inputs) {
+  for (const [name, make, baseMs] of inputs) {
+    const budgetMs = baseMs * SLACK;
     it(`does not throw on ${name}, within ${budgetMs} ms of CPU`, () => {
       const html = make() as string;
       let r: ReturnType<typeof extractPrice> | undefined;
@@ -467,7 +469,7 @@ describe('extractPrice robustness', () => {
     expect(extractPrice({ html, vendor: 'x', product: ase })).toMatchObject({ price: 92.3, inStock: true, outcome: 'ok' });
   });
 
-  it('reads a 10 MB page in well under 2 s of CPU, and its product when it has one', () => {
+  it('reads a 10 MB page in linear time (a guard of 20 s of CPU; about 1 s here), and its product when it has one', () => {
     const row = '<div class="row"><span>Lorem ipsum dolor sit amet</span><a href="/x">more</a></div>\n';
     const filler = row.repeat(Math.ceil((10 * 1024 * 1024) / row.length));
     const empty = `<html><head><title>Catalog</title></head><body>${filler}</body></html>`;
@@ -477,7 +479,7 @@ describe('extractPrice robustness', () => {
       r = extractPrice({ html: empty, vendor: 'x', product: ase });
     });
     expect(r).toMatchObject({ outcome: 'no_price', price: null });
-    expect(ms).toBeLessThan(2000);
+    expect(ms).toBeLessThan(20_000);
     const product = `<html><body><main><h1>1 oz American Gold Eagle</h1><table><tr><th>Qty</th><th>Wire</th><th>Card</th></tr><tr><td>1 - 19</td><td>$5,245.60</td><td>$5,455.42</td></tr></table><button>Add to cart</button></main>${filler}</body></html>`;
     expect(extractPrice({ html: product, vendor: 'x', product: age })).toMatchObject({ price: 5245.6, outcome: 'ok', inStock: true });
   });
