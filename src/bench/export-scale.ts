@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { Catalogue } from '../catalogue/load.js';
@@ -14,6 +16,8 @@ export interface ExportScaleOptions {
   /** Days of history. Default 30. */
   days?: number;
   pollers?: string[];
+  /** New windows published to measure the repository's growth. Default 6. */
+  growthWindows?: number;
   progress?: (line: string) => void;
 }
 
@@ -36,8 +40,19 @@ export interface ExportScaleResult {
   /** The merger end to end against a local bare remote: fetch 3 branches, merge, push main. */
   mergePublish: Step;
   snapshot: Step;
-  /** Size of main's tree after the merge, and of the repository. */
+  /** Size of main's tree after the merge. */
   mainTreeBytes: number;
+  /**
+   * Packed growth over `windows` new windows (3 exports and a merge each), scaled to a day (96 windows):
+   * of `main` (JSON, plus one snapshot a day) and of the whole repository (the poller branches' histories too).
+   */
+  growth: { windows: number; mainKbPerWindow: number; mainJsonMbPerDay: number; snapshotGzMb: number; mainMbPerDay: number; repositoryMbPerDay: number };
+}
+
+/** Bytes of a pack holding everything reachable from `refs` (deltas as a repack makes them): what a clone of them downloads. */
+function packedBytes(gitDir: string, refs: string[]): number {
+  const pack = execFileSync('git', [`--git-dir=${gitDir}`, 'pack-objects', '--revs', '--stdout', '--window=50', '-q'], { input: `${refs.join('\n')}\n`, maxBuffer: 1 << 30 });
+  return pack.length;
 }
 
 /** Export and merge over 30 days of generated history for the real catalogue and 3 pollers (about 1.4 million rows). */
@@ -74,7 +89,31 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   for (const p of pollers) await runExportStep({ step: 'publish', db, catalogue: options.cataloguePath, pollerId: p, remote, workDir: join(options.workdir, 'publish', p) });
   const mergePublish = await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
   say(`  merge of ${pollers.length} branches: ${mergeInMemory.ms} ms in memory, ${mergePublish.ms} ms with fetch and push (peak RSS ${mergePublish.peakRssMb} MB)`);
+  // Repository growth at the default cadence: new windows, each exported by every poller and merged.
+  const windows = options.growthWindows ?? 6;
+  const all = ['main', ...pollers];
+  const before = { main: packedBytes(remote, ['main']), all: packedBytes(remote, all) };
+  const writer = createClient({ url: `file:${db}` });
+  for (let w = 0; w < windows; w++) {
+    await generateHistory(writer, { days: 0, targets, pollers, now: new Date(now.getTime() + (w + 2) * 15 * 60_000), seed: w + 2 });
+    for (const p of pollers) await runExportStep({ step: 'publish', db, catalogue: options.cataloguePath, pollerId: p, remote, workDir: join(options.workdir, 'publish', p) });
+    await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
+  }
+  writer.close();
+  const mainPerWindow = (packedBytes(remote, ['main']) - before.main) / windows;
+  const allPerWindow = (packedBytes(remote, all) - before.all) / windows;
   const snapshot = await runExportStep({ step: 'snapshot', db, outFile: join(options.workdir, 'snapshot.db') });
+  const snapshotGzMb = round(gzipSync(readFileSync(join(options.workdir, 'snapshot.db'))).length / 1048576, 2);
+  const mainJsonMbPerDay = round((mainPerWindow * 96) / 1048576, 2);
+  const growth = {
+    windows,
+    mainKbPerWindow: round(mainPerWindow / 1024, 1),
+    mainJsonMbPerDay,
+    snapshotGzMb,
+    mainMbPerDay: round(mainJsonMbPerDay + snapshotGzMb, 2),
+    repositoryMbPerDay: round((allPerWindow * 96) / 1048576 + snapshotGzMb, 2),
+  };
+  say(`  growth of main: ${growth.mainKbPerWindow} KB per window = ${mainJsonMbPerDay} MB a day of JSON + ${snapshotGzMb} MB a day of snapshot = ${growth.mainMbPerDay} MB a day (whole repository with the poller branches: ${growth.repositoryMbPerDay} MB a day)`);
   say(`  snapshot: ${round(Number(snapshot.bytes) / 1048576, 1)} MB in ${snapshot.ms} ms (peak RSS ${snapshot.peakRssMb} MB)`);
   const mainTreeBytes = execFileSync('git', [`--git-dir=${remote}`, 'ls-tree', '-r', '-l', 'main'], { encoding: 'utf8' })
     .split('\n')
@@ -93,5 +132,6 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
     mergePublish,
     snapshot,
     mainTreeBytes,
+    growth,
   };
 }
