@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from '@libsql/client';
-import { existsSync, readdirSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { generateHistory } from '../src/bench/history.js';
@@ -78,5 +79,34 @@ describe('writeSnapshot', () => {
     expect(Number((await snap.execute('SELECT MAX(samples) AS m FROM prices')).rows[0].m)).toBe(1);
     snap.close();
     expect(one.rows).toBeLessThanOrEqual(all.rows);
+  });
+
+  it('stores a day-later snapshot in git as a delta: the days two snapshots share keep their bytes', async () => {
+    const days = await tempDir('snapshot-days');
+    const history = createClient({ url: `file:${join(days.path, 'prices.db')}` });
+    const repo = join(days.path, 'repo');
+    const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
+    const packed = () => execFileSync('git', ['-C', repo, 'pack-objects', '--revs', '--stdout', '-q'], { input: 'HEAD\n' }).length;
+    const commitSnapshot = async () => {
+      await writeSnapshot({ client: history, outFile: join(days.path, 'prices-snapshot.db'), days: 4 });
+      copyFileSync(join(days.path, 'prices-snapshot.db'), join(repo, 'prices.db'));
+      git('add', 'prices.db');
+      git('commit', '-qm', 'snapshot');
+      return packed();
+    };
+    try {
+      execFileSync('git', ['init', '-q', repo]);
+      const many = ['ase', 'age', 'maple', 'buffalo'].flatMap((coin) => ['apmex', 'jmbullion', 'sdbullion', 'bgasc'].map((vendor) => ({ coin, vendor })));
+      const end = new Date('2026-11-23T23:50:00Z');
+      await generateHistory(history, { days: 4, targets: many, pollers: ['api1'], now: end });
+      const first = await commitSnapshot();
+      await generateHistory(history, { days: 1, targets: many, pollers: ['api1'], now: new Date(end.getTime() + 86_400_000) });
+      const growth = (await commitSnapshot()) - first;
+      // A quarter of the rows are new; a layout that shifts every row's bytes would cost a whole snapshot again.
+      expect(growth).toBeLessThan(first * 0.5);
+    } finally {
+      history.close();
+      await days.remove();
+    }
   });
 });

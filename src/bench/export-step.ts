@@ -22,7 +22,7 @@ export type ExportStep =
   | { step: 'export'; db: string; catalogue: string; pollerId: string | null; outDir: string; stateFile: string }
   | { step: 'publish'; db: string; catalogue: string; pollerId: string; remote: string; workDir: string }
   | { step: 'merge-trees'; treeDirs: string[] }
-  | { step: 'merge-publish'; db: string; remote: string; branches: string[]; workDir: string }
+  | { step: 'merge-publish'; db: string; remote: string; branches: string[]; workDir: string; snapshot?: boolean }
   | { step: 'snapshot'; db: string; outFile: string };
 
 const SELF = fileURLToPath(import.meta.url);
@@ -66,9 +66,9 @@ async function run(step: ExportStep): Promise<Record<string, number | string | b
     }
     case 'merge-publish': {
       const client = createClient({ url: `file:${step.db}` });
-      const r = await publishMain({ remoteUrl: step.remote, branches: step.branches, workDir: step.workDir, client, snapshotEveryMs: 0 });
+      const r = await publishMain({ remoteUrl: step.remote, branches: step.branches, workDir: step.workDir, client, snapshotEveryMs: step.snapshot ? 1 : 0 });
       client.close();
-      return { ms: took(), committed: r.committed, used: r.used.length };
+      return { ms: took(), committed: r.committed, used: r.used.length, snapshot: r.snapshot };
     }
     case 'snapshot': {
       const client = createClient({ url: `file:${step.db}` });

@@ -120,7 +120,8 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
           Number(r.incremental.ms) < 2000 &&
           Number(r.fullRebuild.ms) < 30_000 &&
           Math.max(Number(r.fullRebuild.peakRssMb), Number(r.incremental.peakRssMb), Number(r.mergePublish.peakRssMb)) < 300 &&
-          Number(r.mergePublish.ms) < 2000,
+          Number(r.mergePublish.ms) < 2000 &&
+          r.growth.mainMbPerDay < 5,
       };
     }
 
