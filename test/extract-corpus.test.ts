@@ -2,6 +2,9 @@
  * The extraction corpus: saved product pages in the styles of the nine dealers (tables as markup,
  * div grids, text tiers, single-page-app shells, Magento/BigCommerce/Shopify state, challenge and
  * error pages), each with the expected price, stock and outcome. Every page must come out right.
+ * Cases named "held out" were written by someone who had not seen the extractor, on platforms it had
+ * not met (WooCommerce, Shopify Dawn, Next.js, Nuxt, Magento 2, Squarespace ...); the rules they
+ * broke were fixed in general, never for the page.
  */
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -17,7 +20,7 @@ const DEALERS = ['apmex', 'jmbullion', 'sdbullion', 'monumentmetals', 'provident
 interface CorpusCase {
   name: string;
   file: string;
-  /** The dealer whose page style this is; small synthetic rule pages have none. */
+  /** The dealer whose page style this is; rule pages and pages of other (invented) dealers have none. */
   vendor?: string;
   product: string;
   status?: number;
@@ -49,8 +52,8 @@ function score(c: CorpusCase): Scored {
 }
 
 function scoreTable(results: Scored[]): string {
-  const rows = [...DEALERS, 'synthetic'].map((dealer) => {
-    const mine = results.filter((s) => (s.c.vendor && DEALERS.includes(s.c.vendor) ? s.c.vendor : 'synthetic') === dealer);
+  const rows = [...DEALERS, 'other sites'].map((dealer) => {
+    const mine = results.filter((s) => (s.c.vendor && DEALERS.includes(s.c.vendor) ? s.c.vendor : 'other sites') === dealer);
     const pages = new Set(mine.map((s) => s.c.file)).size;
     const right = mine.filter((s) => s.wrong.length === 0).length;
     return `${dealer.padEnd(18)} ${String(pages).padStart(5)} ${String(mine.length).padStart(5)} ${String(right).padStart(5)}`;

@@ -224,6 +224,33 @@ function availabilityOf(o: Record<string, unknown>): Availability | null {
       if (a) return a;
     }
   }
+  // Stock grouped one level down: `inventory: {status: 'IN_STOCK'}`, `stock: {inStock: true, qty: 57}`.
+  for (const [k, v] of Object.entries(o)) {
+    if (!isObj(v) || !/stock|inventor|availab/i.test(k)) continue;
+    const nested = availabilityOf(v) ?? labelAvailability(v) ?? quantityAvailability(v);
+    if (nested) return nested;
+  }
+  return null;
+}
+
+/** A stock object's human label (`label: 'In stock'`). */
+function labelAvailability(o: Record<string, unknown>): Availability | null {
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'string' && /^(?:label|text|message|display|description)$/i.test(k)) {
+      const a = parseAvailability(v);
+      if (a) return a;
+    }
+  }
+  return null;
+}
+
+/** A stock object's count on hand: more than zero is purchasable, zero is not. */
+function quantityAvailability(o: Record<string, unknown>): Availability | null {
+  for (const [k, v] of Object.entries(o)) {
+    if (typeof v === 'number' && Number.isFinite(v) && /^(?:qty|quantity|available|availableqty|availablequantity|onhand|count|level|stocklevel)$/i.test(k.replace(/_/g, ''))) {
+      return v > 0 ? 'in_stock' : 'out_of_stock';
+    }
+  }
   return null;
 }
 

@@ -78,11 +78,15 @@ function tokensOf(s: string): string[] {
   return s.toLowerCase().split(/\s+/).filter(Boolean);
 }
 
+/** A token that states a setting ("no-review", "has-related-products", "reviews-enabled") names no region. */
+const MODIFIER_SEGMENT_RE = /(?:^|[-_])(?:no|has|with|without|show|hide|enabled?|disabled?|allow|count)(?:$|[-_])/;
+
 /** Flags a class or id string gives, whatever the element (cached: pages repeat class strings). */
 function tokenFlags(value: string): number {
   let f = 0;
   for (const t of tokensOf(value)) {
     if (HIDDEN_TOKENS.has(t)) f |= F_HIDDEN;
+    if (MODIFIER_SEGMENT_RE.test(t)) continue;
     if (TRAP_EXACT_TOKENS.has(t) || TRAP_SEGMENT_RE.test(t) || TRAP_SUBSTRING_RE.test(t.replace(/[-_]/g, ''))) f |= F_TRAP;
     if (REVIEW_SEGMENT_RE.test(t)) f |= F_REVIEW;
     if (STRUCK_TOKEN_RE.test(t)) f |= F_STRUCK;

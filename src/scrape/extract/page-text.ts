@@ -65,7 +65,8 @@ function readBox(page: Page, box: El, product: ProductIdentity, plausible: (pric
     const after = lower.slice(m.index + m.length, m.index + m.length + 30);
     if (SKIP_BEFORE_RE.test(before.replace(/\s+/g, ' ').trimEnd())) continue;
     if (SPOT_SAME_LINE_RE.test(lineBefore)) continue;
-    if (SKIP_AFTER_RE.test(after)) continue;
+    // What follows on the next line ("Credit Card $100.67") says nothing about this amount.
+    if (SKIP_AFTER_RE.test(after.slice(0, after.indexOf('\n') + 1 || after.length))) continue;
     if (product.weightOz !== 1 && PER_OZ_AFTER_RE.test(after)) continue;
     if (!plausible(m.value)) continue;
     while (spanAt < spans.length && spans[spanAt].end <= m.index) spanAt++;

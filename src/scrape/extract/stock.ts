@@ -2,7 +2,9 @@
  * Stock from the page itself, read IN THE PRODUCT AREA only (never menus, carousels, other
  * products, reviews or variant pickers), and from two kinds of evidence:
  *  - the buy control: a disabled purchase button, or one that reads "Sold out" / "Notify me",
- *    means out of stock; an enabled "Add to cart" means purchasable; "Pre-order" means pre-order.
+ *    means out of stock (a disabled "Add to cart" only when the page states no "In stock" and structured
+ *    data does not say in stock: Magento 2 renders it disabled until its script runs); an enabled
+ *    "Add to cart" means purchasable; "Pre-order" means pre-order.
  *    This is the strongest evidence: themes keep hidden "Sold out" badges in the markup, but they
  *    do not leave the purchase button enabled on a product that cannot be bought.
  *  - phrases on short lines (labels, badges): "Out of stock", "Pre-order", "In stock". Only lines
@@ -33,6 +35,8 @@ export interface PageStock {
   phrase: { out_of_stock: string | null; preorder: string | null; in_stock: string | null };
   /** What the control shows, for the reason line. */
   controlDetail: string;
+  /** The control reads "Add to cart" but is disabled: out of stock unless the page says otherwise. */
+  disabledBuy: boolean;
 }
 
 function isDisabled(el: El): boolean {
@@ -53,7 +57,7 @@ function shortLines(text: string): string[] {
 /** Stock evidence of the product area; the caller weighs it against structured data. */
 export function pageStock(page: Page): PageStock {
   const area = page.area;
-  const none: PageStock = { control: null, phrase: { out_of_stock: null, preorder: null, in_stock: null }, controlDetail: '' };
+  const none: PageStock = { control: null, phrase: { out_of_stock: null, preorder: null, in_stock: null }, controlDetail: '', disabledBuy: false };
   if (!area) return none;
   const lines = shortLines(page.text(area, SKIP, 300_000));
   const phrase = { ...none.phrase };
@@ -66,12 +70,13 @@ export function pageStock(page: Page): PageStock {
   if (!buy) return { ...none, phrase };
   const label = page.controlLabel(buy).replace(/\s+/g, ' ').trim().slice(0, 60);
   let control: Availability | null = null;
+  let disabledBuy = false;
   if (NOTIFY_RE.test(label) && !BUY_RE.test(label)) control = 'out_of_stock';
-  else if (isDisabled(buy) && (BUY_RE.test(label) || PREORDER_RE.test(label))) control = 'out_of_stock';
+  else if (isDisabled(buy) && (BUY_RE.test(label) || PREORDER_RE.test(label))) [control, disabledBuy] = ['out_of_stock', true];
   else if (PREORDER_RE.test(label)) control = 'preorder';
   else if (BUY_RE.test(label)) control = 'in_stock';
   const controlDetail = control === null ? '' : `${isDisabled(buy) ? 'disabled ' : ''}"${label}" button`;
-  return { control, phrase, controlDetail };
+  return { control, phrase, controlDetail, disabledBuy };
 }
 
 export interface StockVerdict {
@@ -86,6 +91,11 @@ export interface StockVerdict {
  */
 export function judgeStock(seen: PageStock, structured: Availability | null): StockVerdict {
   const { control, phrase } = seen;
+  // Some platforms (Magento 2) ship "Add to Cart" disabled until their script runs: a stated "In stock" wins then.
+  if (seen.disabledBuy && !phrase.out_of_stock) {
+    if (phrase.in_stock) return { state: 'in_stock', detail: `"${phrase.in_stock}" in the product area (the ${seen.controlDetail} waits for a script)` };
+    if (structured === 'in_stock') return { state: 'in_stock', detail: `structured data says in stock (the ${seen.controlDetail} waits for a script)` };
+  }
   if (control === 'out_of_stock') return { state: 'out_of_stock', detail: seen.controlDetail };
   if (control === 'in_stock') {
     if (phrase.preorder) return { state: 'preorder', detail: `"${phrase.preorder}" in the product area` };
