@@ -132,6 +132,33 @@ function ownFlags(el: El, inSection: boolean): number {
   return f;
 }
 
+/** The last text node inside a node (itself when it is one), or null. */
+function lastText(node: DomNode | null): DomNode | null {
+  for (let n = node, depth = 0; n && depth < 4; depth++) {
+    if (n.type === 'text') return n;
+    const kids = n.children;
+    n = kids && kids.length ? kids[kids.length - 1] : null;
+  }
+  return null;
+}
+
+/** "$5,214<sup>40</sup>" is $5,214.40: the cents in a superscript become ".40" in the text. */
+function superscriptCents(sup: El): void {
+  const only = sup.children.length === 1 ? sup.children[0] : null;
+  if (!only || only.type !== 'text' || !/^\s*\d\d\s*$/.test(only.data ?? '')) return;
+  const before = lastText(sup.prev);
+  if (before && /\$\s?\d[\d,]*$/.test(before.data ?? '')) only.data = `.${(only.data ?? '').trim()}`;
+}
+
+/** Preformatted text keeps its line breaks ("1-19 ..... $96.20" lines in a <pre>): set before the text is first read. */
+function keepLineBreaks(pre: El): void {
+  const stack: DomNode[] = [...pre.children];
+  for (let n = stack.pop(), seen = 0; n && seen < 10_000; n = stack.pop(), seen++) {
+    if (n.type === 'text') n.text = (n.data ?? '').replace(/[^\S\n]+/g, ' ');
+    else if (n.children) stack.push(...n.children);
+  }
+}
+
 /** Text node data with whitespace runs collapsed to one space, computed once per node. */
 function collapsed(node: DomNode): string {
   let t = node.text;
@@ -231,6 +258,8 @@ export class Page {
       flags[i] = (p >= 0 ? flags[p] : 0) | ownFlags(el, inSection === 1);
       inline[i] = INLINE_TAGS.has(name) ? 1 : 0;
       end[i] = i + 1;
+      if (name === 'sup') superscriptCents(el);
+      if (name === 'pre') keepLineBreaks(el);
       if (name === 'meta') {
         const a = el.attribs;
         const key = (a.property ?? a.name ?? a.itemprop ?? '').toLowerCase();

@@ -27,7 +27,7 @@ import { detectBlocked, detectNotFound, detectWrongProduct } from './page-kind.j
 import { pageTextEvidence } from './page-text.js';
 import { isPlainText, plainTextToHtml } from './plain-text.js';
 import { pricingTableEvidence } from './pricing-table.js';
-import { judgeStock, pageStock } from './stock.js';
+import { DISCONTINUED_RE, judgeStock, pageStock } from './stock.js';
 import type { ExtractInput, ExtractOutcome, ExtractResult, VendorRules } from './types.js';
 
 /** Pages beyond this many characters are cut (the HTTP tier caps bodies at 5 MiB anyway). */
@@ -153,7 +153,8 @@ function run(input: ExtractInput): ExtractResult {
   // ---- stock
   const structuredAvailability: Availability | null =
     chosen?.availability ?? ld.availability ?? md.availability ?? meta.availability ?? app.availability ?? null;
-  const stock = judgeStock(pageStock(page), structuredAvailability);
+  const seen = pageStock(page);
+  const stock = judgeStock(seen, structuredAvailability);
   const state = stock.state;
   let stockWhy = stock.detail;
   let inStock: boolean | null;
@@ -166,6 +167,9 @@ function run(input: ExtractInput): ExtractResult {
 
   const stockText = inStock === null ? `stock unknown: ${stockWhy}` : inStock ? `in stock: ${stockWhy}` : `out of stock: ${stockWhy}`;
   if (!chosen) {
+    // A discontinued product without a price is gone for good, like a 404 (the worker stops retrying it).
+    const gone = seen.phrase.discontinued ?? DISCONTINUED_RE.exec(page.title)?.[0];
+    if (gone) return result(null, null, 'not_found', null, `product gone: "${gone}" on the page and no price`);
     if (inStock === false) return result(null, false, 'out_of_stock', null, `no price shown; ${stockText}`);
     const why = notes.length ? `; ${notes.join('; ')}` : '';
     const none = result(null, inStock, 'no_price', null, `no 1-unit price found (no structured price, tier table or price near the title)${why}`);

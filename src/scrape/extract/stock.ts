@@ -22,6 +22,8 @@ export const OUT_OF_STOCK_RE =
   /\b(?:out[\s-]of[\s-]stock|sold[\s-]?out|currently unavailable|temporarily unavailable|no longer available|not available for (?:purchase|sale)|unavailable for purchase|notify me when (?:it(?:'s| is) )?(?:available|back in stock|in stock|restocked)|notify me when this product is (?:back )?in stock|email me when (?:available|back in stock|this product is back in stock)|notify when available|not in stock|this item is unavailable|coming soon)\b/i;
 /** Orderable now, shipped later: pre-orders, pre-sales and back-orders alike (the vendor rule decides). */
 export const PREORDER_RE = /\bpre-?orders?\b|\bpre-?sale\b|\bback-?order(?:ed)?\b/i;
+/** The dealer has stopped selling the product for good: a "product gone" page, not a stock state. */
+export const DISCONTINUED_RE = /\bdiscontinued\b|\bwill not be restocked\b|\bno longer (?:carried|offered|sold|stocked)\b|\bpermanently unavailable\b/i;
 export const IN_STOCK_RE = /\bin[\s-]stock\b|\bavailable now\b|\bready to ship\b|\bships? (?:in|within) \d|\bavailable to ship\b/i;
 const BUY_RE = /add (?:to )?(?:cart|bag|basket)|buy (?:it )?now|purchase/i;
 const NOTIFY_RE = /notify me|email me|alert me|sold[\s-]?out|out of stock|unavailable/i;
@@ -32,7 +34,7 @@ export interface PageStock {
   /** What the buy control says, when there is one in the product area. */
   control: Availability | null;
   /** First stock phrase on a short line of the product area, by kind. */
-  phrase: { out_of_stock: string | null; preorder: string | null; in_stock: string | null };
+  phrase: { out_of_stock: string | null; preorder: string | null; in_stock: string | null; discontinued: string | null };
   /** What the control shows, for the reason line. */
   controlDetail: string;
   /** The control reads "Add to cart" but is disabled: out of stock unless the page says otherwise. */
@@ -57,7 +59,7 @@ function shortLines(text: string): string[] {
 /** Stock evidence of the product area; the caller weighs it against structured data. */
 export function pageStock(page: Page): PageStock {
   const area = page.area;
-  const none: PageStock = { control: null, phrase: { out_of_stock: null, preorder: null, in_stock: null }, controlDetail: '', disabledBuy: false };
+  const none: PageStock = { control: null, phrase: { out_of_stock: null, preorder: null, in_stock: null, discontinued: null }, controlDetail: '', disabledBuy: false };
   if (!area) return none;
   const lines = shortLines(page.text(area, SKIP, 300_000));
   const phrase = { ...none.phrase };
@@ -65,6 +67,7 @@ export function pageStock(page: Page): PageStock {
     if (!phrase.out_of_stock && !PRICE_LINE_RE.test(l)) phrase.out_of_stock = OUT_OF_STOCK_RE.exec(l)?.[0] ?? null;
     if (!phrase.preorder) phrase.preorder = PREORDER_RE.exec(l)?.[0] ?? null;
     if (!phrase.in_stock) phrase.in_stock = IN_STOCK_RE.exec(l)?.[0] ?? null;
+    if (!phrase.discontinued) phrase.discontinued = DISCONTINUED_RE.exec(l)?.[0] ?? null;
   }
   const buy = page.buyControl && page.contains(area, page.buyControl) && !page.has(page.buyControl, SKIP) ? page.buyControl : null;
   if (!buy) return { ...none, phrase };
