@@ -45,13 +45,17 @@ export async function requestMerge(queue: Queue<MergeJobData>, delayMs: number, 
   });
 }
 
+/** Scheduler ids of the safety nets. */
+export const exportSchedulerId = (pollerId: string): string => `${pollerId}:export`;
+export const MERGE_SCHEDULER_ID = 'merge';
+
 /** Safety-net schedulers: an export of this poller every `exportEveryMs`, a merge every `mergeEveryMs`. */
 export async function upsertExportScheduler(queue: Queue<ExportJobData>, pollerId: string, everyMs: number): Promise<void> {
-  await queue.upsertJobScheduler(`${pollerId}:export`, { every: everyMs }, { name: 'export', data: { pollerId, cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
+  await queue.upsertJobScheduler(exportSchedulerId(pollerId), { every: everyMs }, { name: 'export', data: { pollerId, cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
 }
 
 export async function upsertMergeScheduler(queue: Queue<MergeJobData>, everyMs: number): Promise<void> {
-  await queue.upsertJobScheduler('merge', { every: everyMs }, { name: 'merge', data: { cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
+  await queue.upsertJobScheduler(MERGE_SCHEDULER_ID, { every: everyMs }, { name: 'merge', data: { cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
 }
 
 /**

@@ -108,6 +108,21 @@ export async function reconcileSchedulers(plan: PlannedScheduler[], options: Rec
   });
 }
 
+/** Ids of planned schedulers that Redis does not hold. */
+export async function missingSchedulers(plan: PlannedScheduler[], options: { connection: Redis; prefix: string }): Promise<string[]> {
+  const missing: string[] = [];
+  for (const name of [...new Set(plan.map((p) => p.queue))].sort()) {
+    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    try {
+      const present = new Set((await queue.getJobSchedulers(0, -1)).map((s) => s.key));
+      for (const p of plan) if (p.queue === name && !present.has(p.id)) missing.push(p.id);
+    } finally {
+      await queue.close();
+    }
+  }
+  return missing;
+}
+
 /** Runs `fn` holding a Redis lock (SET NX PX); waits for a holder to finish. The lock expires if its holder dies. */
 async function withLock<T>(redis: Redis, key: string, fn: () => Promise<T>, ttlMs = 60_000): Promise<T> {
   const token = randomBytes(8).toString('hex');

@@ -137,4 +137,33 @@ describe('reconcileSchedulers against Redis', () => {
       await deleteByPrefix(redis.connection, prefix);
     }
   });
+
+  it('recreates job schedulers that Redis lost (scrape schedulers and the merge safety net)', async () => {
+    const prefix = `${redis.prefix}-lost`;
+    const env = {
+      REDIS_URL: redis.url, REDIS_PREFIX: prefix, CATALOGUE_PATH: REAL, POLLER_ID: 'api3', CATALOGUE_WATCH_MS: '0', SCHEDULER_CHECK_SECONDS: '1',
+      TURSO_DATABASE_URL: `file:${join(dir.path, 'lost.db')}`, API_DATA_REPO: join(dir.path, 'lost-remote.git'), PUBLISH_DIR: join(dir.path, 'lost-publish'),
+    };
+    const scheduler = spawnPoller(['scheduler'], env);
+    const merger = spawnPoller(['merger'], env);
+    const merge = new Queue('merge', { connection: redis.connection, prefix });
+    const { deleteByPrefix } = await import('./support/redis.js');
+    try {
+      await Promise.all([scheduler.waitFor(/job schedulers reconciled/), merger.waitFor(/poller api3 running/)]);
+      expect(await schedulerIds(redis.url, prefix, vendors)).toHaveLength(166);
+      // What a Redis restarted without persistence looks like to these processes: their keys are gone.
+      await deleteByPrefix(redis.connection, prefix);
+      await Promise.all([scheduler.waitFor(/scrape job schedulers missing from Redis/), merger.waitFor(/the merge scheduler missing from Redis/)]);
+      const deadline = Date.now() + 15_000;
+      while ((await schedulerIds(redis.url, prefix, vendors)).length < 166 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      expect(await schedulerIds(redis.url, prefix, vendors)).toEqual(catalogue.targets.map((t) => `api3:${t.coin}:${t.vendor}`).sort());
+      expect(await merge.getJobScheduler('merge')).toBeTruthy();
+    } finally {
+      scheduler.child.kill('SIGTERM');
+      merger.child.kill('SIGTERM');
+      await Promise.all([scheduler.exited, merger.exited]);
+      await merge.close();
+      await deleteByPrefix(redis.connection, prefix);
+    }
+  });
 });

@@ -54,6 +54,7 @@ const envSchema = z.object({
   WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
   CATALOGUE_WATCH_MS: int(0, 3_600_000).default(5_000),
+  SCHEDULER_CHECK_SECONDS: int(0, 86_400).default(60),
   API_PORT: int(0, 65535).default(8080),
   API_HOST: z.string().trim().min(1).default('127.0.0.1'),
   API_DATA_REPO: z.string().trim().min(1).default('var/remote.git'),
@@ -100,6 +101,8 @@ export interface Config {
   workerLockMs: number;
   shutdownGraceMs: number;
   catalogueWatchMs: number;
+  /** How often the job schedulers are checked and recreated when Redis lost them; 0: never. */
+  schedulerCheckMs: number;
   apiPort: number;
   apiHost: string;
   logLevel: z.infer<typeof envSchema>['LOG_LEVEL'];
@@ -169,6 +172,7 @@ export function loadConfig(env: EnvInput = process.env): Config {
     workerLockMs: e.WORKER_LOCK_MS,
     shutdownGraceMs: e.SHUTDOWN_GRACE_MS,
     catalogueWatchMs: e.CATALOGUE_WATCH_MS,
+    schedulerCheckMs: e.SCHEDULER_CHECK_SECONDS * 1000,
     apiPort: e.API_PORT,
     apiHost: e.API_HOST,
     logLevel: e.LOG_LEVEL,

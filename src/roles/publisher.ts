@@ -4,7 +4,16 @@ import type { Redis } from 'ioredis';
 import type { Config } from '../config/env.js';
 import { createRedisConnection } from '../../queues/connection.js';
 import { exportQueueName, MERGE_QUEUE_NAME } from '../../queues/names.js';
-import { requestMerge, upsertExportScheduler, upsertMergeScheduler, type ExportJobData, type MergeJobData } from '../../queues/publish-jobs.js';
+import {
+  exportSchedulerId,
+  MERGE_SCHEDULER_ID,
+  requestMerge,
+  upsertExportScheduler,
+  upsertMergeScheduler,
+  type ExportJobData,
+  type MergeJobData,
+} from '../../queues/publish-jobs.js';
+import { watchSchedulers } from '../../queues/scheduler-watch.js';
 import { createExportProcessor, type ExportProcessorDeps } from '../../processors/export.js';
 import { createMergeProcessor, type MergeJobResult } from '../../processors/merge.js';
 
@@ -24,6 +33,17 @@ interface QueueRoleOptions<D, R> {
   queueName: string;
   processor: Processor<D, R>;
   describe: (result: R) => Record<string, unknown>;
+}
+
+/** Re-creates a safety-net scheduler that Redis lost. */
+function keepScheduler(config: Config, logger: Logger, queue: Queue, id: string, upsert: () => Promise<void>): () => void {
+  return watchSchedulers({
+    everyMs: config.schedulerCheckMs,
+    findMissing: async () => ((await queue.getJobScheduler(id)) ? [] : [id]),
+    repair: upsert,
+    logger,
+    what: `the ${id} scheduler`,
+  });
 }
 
 /** One worker, one job at a time: exports of a poller and merges must never overlap in one process. */
@@ -60,7 +80,9 @@ export async function startExporterRole(options: {
   const { config, logger, connection } = options;
   const exportQueue = new Queue<ExportJobData>(exportQueueName(config.pollerId), { connection, prefix: config.redisPrefix });
   const mergeQueue = new Queue<MergeJobData>(MERGE_QUEUE_NAME, { connection, prefix: config.redisPrefix });
-  await upsertExportScheduler(exportQueue, config.pollerId, config.exportEveryMs);
+  const upsert = () => upsertExportScheduler(exportQueue, config.pollerId, config.exportEveryMs);
+  await upsert();
+  const stopChecking = keepScheduler(config, logger, exportQueue, exportSchedulerId(config.pollerId), upsert);
   const role = startQueueRole({
     config,
     logger,
@@ -75,6 +97,7 @@ export async function startExporterRole(options: {
   return {
     ready: role.ready,
     async close() {
+      stopChecking();
       await role.close();
       await exportQueue.close();
       await mergeQueue.close();
@@ -92,7 +115,9 @@ export async function startMergerRole(options: {
 }): Promise<PublisherRole> {
   const { config, logger, connection } = options;
   const mergeQueue = new Queue<MergeJobData>(MERGE_QUEUE_NAME, { connection, prefix: config.redisPrefix });
-  await upsertMergeScheduler(mergeQueue, config.mergeEveryMs);
+  const upsert = () => upsertMergeScheduler(mergeQueue, config.mergeEveryMs);
+  await upsert();
+  const stopChecking = keepScheduler(config, logger, mergeQueue, MERGE_SCHEDULER_ID, upsert);
   const role = startQueueRole({
     config,
     logger,
@@ -104,6 +129,7 @@ export async function startMergerRole(options: {
   return {
     ready: role.ready,
     async close() {
+      stopChecking();
       await role.close();
       await mergeQueue.close();
     },

@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 import type { Catalogue } from '../catalogue/load.js';
 import { watchCatalogue } from '../catalogue/watch.js';
 import type { Config } from '../config/env.js';
-import { planSchedulers, reconcileSchedulers } from '../../queues/scrape-schedulers.js';
+import { missingSchedulers, planSchedulers, reconcileSchedulers } from '../../queues/scrape-schedulers.js';
+import { watchSchedulers } from '../../queues/scheduler-watch.js';
 
 export interface SchedulerRole {
   /** The catalogue currently scheduled (the last good one). */
@@ -23,13 +24,15 @@ export async function startSchedulerRole(options: {
 }): Promise<SchedulerRole> {
   const { config, logger, connection } = options;
   let current = options.catalogue;
-  const reconcile = async (catalogue: Catalogue) => {
-    const plan = planSchedulers(catalogue.targets, {
+  const planFor = (catalogue: Catalogue) =>
+    planSchedulers(catalogue.targets, {
       pollerId: config.pollerId,
       intervalMs: config.intervalMs,
       staggerMs: config.staggerMs,
       spread: config.spread,
     });
+  const reconcile = async (catalogue: Catalogue) => {
+    const plan = planFor(catalogue);
     const report = await reconcileSchedulers(plan, {
       connection,
       prefix: config.redisPrefix,
@@ -52,6 +55,13 @@ export async function startSchedulerRole(options: {
           onError: (err) => logger.error({ err: err.message }, 'catalogue edit refused; keeping the last good catalogue'),
         })
       : () => undefined;
+  const stopChecking = watchSchedulers({
+    everyMs: config.schedulerCheckMs,
+    findMissing: () => missingSchedulers(planFor(current), { connection, prefix: config.redisPrefix }),
+    repair: () => reconcile(current),
+    logger,
+    what: 'scrape job schedulers',
+  });
   return {
     get catalogue() {
       return current;
@@ -59,6 +69,7 @@ export async function startSchedulerRole(options: {
     reconcile,
     async close() {
       stopWatching();
+      stopChecking();
     },
   };
 }
