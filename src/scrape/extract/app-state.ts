@@ -6,7 +6,7 @@
  */
 import type { ProductIdentity } from '../../catalogue/target.js';
 import { checkPriceRange } from '../sanity.js';
-import { type Page } from './dom.js';
+import { F_REVIEW, F_TRAP, type El, type Page } from './dom.js';
 import { parseAvailability, type Availability, type PriceEvidence } from './evidence.js';
 import { parseJsonLoose } from './jsonld.js';
 import { formatUsd, parseMoney, parsePriceValue } from './money.js';
@@ -60,7 +60,10 @@ function literalEnd(text: string, start: number): number {
 export function readAppStates(page: Page): { source: string; data: unknown }[] {
   const out: { source: string; data: unknown }[] = [];
   for (const el of page.elements) {
-    if (el.name.toLowerCase() !== 'script') continue;
+    if (el.name.toLowerCase() !== 'script') {
+      readDataAttributes(page, el, out);
+      continue;
+    }
     const type = (el.attribs.type ?? '').toLowerCase();
     if (type.includes('ld+json')) continue;
     const text = (el.children ?? []).map((c) => c.data ?? '').join('');
@@ -107,6 +110,21 @@ export function readAppStates(page: Page): { source: string; data: unknown }[] {
     }
   }
   return out;
+}
+
+/**
+ * JSON in a data attribute (`<div data-product='{"price": 9415, ...}'>`) that a script renders
+ * later. Product cards of carousels and menus carry such JSON too: their regions are never read.
+ */
+function readDataAttributes(page: Page, el: El, out: { source: string; data: unknown }[]): void {
+  for (const [name, value] of Object.entries(el.attribs)) {
+    if (!name.startsWith('data-') || value.length < 10 || value.length > 1_000_000 || !/price/i.test(value)) continue;
+    const first = value.trimStart()[0];
+    if (first !== '{' && first !== '[') continue;
+    if (page.has(el, F_TRAP | F_REVIEW)) return;
+    const data = parseJsonLoose(value);
+    if (data !== undefined && typeof data === 'object') out.push({ source: `[${name}]`, data: name.includes('product') ? { product: data } : data });
+  }
 }
 
 function nameOf(o: Record<string, unknown>): string {
