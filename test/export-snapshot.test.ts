@@ -71,6 +71,26 @@ describe('writeSnapshot', () => {
     expect(readdirSync(dir.path).filter((f) => f.includes('.tmp'))).toEqual([]);
   });
 
+  it('keeps one row when older software wrote the same window in another text form', async () => {
+    const other = await tempDir('snapshot-forms');
+    const db = createClient({ url: `file:${join(other.path, 'prices.db')}` });
+    try {
+      await runMigrations(db);
+      const insert = `INSERT INTO price_snapshots (scraped_at, window_start, coin_slug, vendor, price, source, confidence, is_failed, in_stock, poller_id, idem_key, outcome)
+        VALUES (?, ?, 'ase', 'apmex', ?, 'http', 80, 0, 1, 'api1', ?, 'ok')`;
+      await db.execute({ sql: insert, args: ['2026-11-23T12:03:00Z', '2026-11-23T12:00:00Z', 92.1, 'a'] });
+      await db.execute({ sql: insert, args: ['2026-11-23T12:05:00.000Z', '2026-11-23T12:00:00.000Z', 92.4, 'b'] });
+      const result = await writeSnapshot({ client: db, outFile: join(other.path, 'snap.db'), days: 1 });
+      expect(result.rows).toBe(1);
+      const snap = createClient({ url: `file:${join(other.path, 'snap.db')}` });
+      expect((await snap.execute('SELECT window_start, price FROM price_windows')).rows.map((r) => [r.window_start, r.price])).toHaveLength(1);
+      snap.close();
+    } finally {
+      db.close();
+      await other.remove();
+    }
+  });
+
   it('snapshots one poller when asked', async () => {
     const outFile = join(dir.path, 'api2.db');
     const all = await writeSnapshot({ client, outFile: join(dir.path, 'all.db'), days: 1 });
