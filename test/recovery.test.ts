@@ -9,14 +9,8 @@ import { PriceStore } from '../src/store/price-store.js';
 import { countRows, sampleRow } from './support/rows.js';
 import { startSqld, type SqldHandle } from './support/sqld.js';
 import { tempDir } from './support/temp.js';
+import { waitUntil } from './support/wait.js';
 
-async function until(check: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('recovery log and replay, against a real libSQL server that goes away', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -44,7 +38,7 @@ describe('recovery log and replay, against a real libSQL server that goes away',
     expect(sink.degraded).toBe(true);
     await sqld.start();
     for (const r of rows.slice(60)) await sink.submit(r); // may arrive during the replay
-    await until(async () => !sink.degraded);
+    await waitUntil('the sink to leave degraded mode', async () => !sink.degraded);
     await sink.close();
     await store.close();
     expect(await countRows(sqld.url, sqld.token, "idem_key LIKE 'api1/test:%'")).toBe(90);

@@ -13,14 +13,7 @@ import { enqueueScrapesNow } from '../queues/scrape-now.js';
 import { countRows } from './support/rows.js';
 import { spawnPoller } from './support/cli.js';
 import { tempDir } from './support/temp.js';
-
-async function until(what: string, check: () => Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { waitUntil } from './support/wait.js';
 
 describe('Redis restarting under a running worker', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
@@ -61,7 +54,7 @@ describe('Redis restarting under a running worker', () => {
     try {
       await worker.waitFor(/scrape workers started/);
       await enqueue('before');
-      await until('the first 3 rows', async () => (await countRows(db)) === 3);
+      await waitUntil('the first 3 rows', async () => (await countRows(db)) === 3, 30_000);
 
       await redis.stop();
       await new Promise((r) => setTimeout(r, 1500));
@@ -69,7 +62,7 @@ describe('Redis restarting under a running worker', () => {
       redis = await startRedisServer({ dir: join(dir.path, 'redis'), port: redis.port, persist: true });
 
       await enqueue('after');
-      await until('3 more rows after the restart', async () => (await countRows(db)) === 6);
+      await waitUntil('3 more rows after the restart', async () => (await countRows(db)) === 6, 30_000);
       expect(worker.child.exitCode).toBeNull();
     } finally {
       worker.child.kill('SIGTERM');

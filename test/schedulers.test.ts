@@ -8,6 +8,7 @@ import { scrapeQueueName } from '../queues/names.js';
 import { testRedis } from './support/redis.js';
 import { spawnPoller } from './support/cli.js';
 import { tempDir } from './support/temp.js';
+import { waitUntil } from './support/wait.js';
 
 const REAL = 'test/fixtures/contract/config/providers.json';
 const policy = { attempts: 3, backoffMs: 1000 };
@@ -154,8 +155,7 @@ describe('reconcileSchedulers against Redis', () => {
       // What a Redis restarted without persistence looks like to these processes: their keys are gone.
       await deleteByPrefix(redis.connection, prefix);
       await Promise.all([scheduler.waitFor(/scrape job schedulers missing from Redis/), merger.waitFor(/the merge scheduler missing from Redis/)]);
-      const deadline = Date.now() + 15_000;
-      while ((await schedulerIds(redis.url, prefix, vendors)).length < 166 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+      await waitUntil('the schedulers to be recreated', async () => (await schedulerIds(redis.url, prefix, vendors)).length >= 166, 15_000);
       expect(await schedulerIds(redis.url, prefix, vendors)).toEqual(catalogue.targets.map((t) => `api3:${t.coin}:${t.vendor}`).sort());
       expect(await merge.getJobScheduler('merge')).toBeTruthy();
     } finally {

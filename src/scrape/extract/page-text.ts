@@ -66,7 +66,7 @@ function readBox(page: Page, box: El, product: ProductIdentity, plausible: (pric
     if (SKIP_BEFORE_RE.test(before.replace(/\s+/g, ' ').trimEnd())) continue;
     if (SPOT_SAME_LINE_RE.test(lineBefore)) continue;
     // What follows on the next line ("Credit Card $100.67") says nothing about this amount.
-    if (SKIP_AFTER_RE.test(after.slice(0, after.indexOf('\n') + 1 || after.length))) continue;
+    if (SKIP_AFTER_RE.test(after.split('\n', 1)[0])) continue;
     if (product.weightOz !== 1 && PER_OZ_AFTER_RE.test(after)) continue;
     if (!plausible(m.value)) continue;
     while (spanAt < spans.length && spans[spanAt].end <= m.index) spanAt++;
