@@ -172,6 +172,31 @@ describe('extractPrice rules in isolation', () => {
     expect(run(html)).toMatchObject({ price: 92.5, matchedBy: 'pricing-table', outcome: 'ok', inStock: true });
   });
 
+  it('takes the 1-unit row over structured data a few dollars lower: prices agree only to the cent', () => {
+    const gold = (ld: string, row: string) =>
+      extractPrice({
+        vendor: 'fixture',
+        product: age,
+        html: `<!doctype html><html><head><title>1 oz American Gold Eagle</title><script type="application/ld+json">${ld}</script></head><body><main><h1>1 oz American Gold Eagle</h1>
+        <table><tr><th>Qty</th><th>Check/Wire</th><th>Card</th></tr><tr><td>1-9</td><td>${row}</td><td>$5,450.55</td></tr><tr><td>500+</td><td>$5,231.30</td><td>$5,440.55</td></tr></table><button>Add to cart</button></main></body></html>`,
+      });
+    const aggregate = (low: string) => `{"@context":"https://schema.org","@type":"Product","name":"1 oz American Gold Eagle","offers":{"@type":"AggregateOffer","lowPrice":"${low}","highPrice":"5450.55","priceCurrency":"USD"}}`;
+    // $20 (0.4%) and $1 below the 1-unit row: both the largest tier's price, neither the price.
+    expect(gold(aggregate('5231.30'), '$5,251.30')).toMatchObject({ price: 5251.3, matchedBy: 'pricing-table' });
+    expect(gold(aggregate('5250.30'), '$5,251.30')).toMatchObject({ price: 5251.3, matchedBy: 'pricing-table' });
+    // The same amount to the cent is agreement: the structured source is named.
+    expect(gold(aggregate('5251.30'), '$5,251.30')).toMatchObject({ price: 5251.3, matchedBy: 'jsonld' });
+  });
+
+  it('a card price in the headline and meta tags loses to the check/wire column, whatever that column\'s label adds', () => {
+    for (const label of ['Check/Wire (save 4%)', 'Cash Discount Price', 'Bank Wire - 4% off']) {
+      const html = page(`<main><h1>1 oz American Silver Eagle</h1><p class="price">$96.20</p>
+        <table><tr><th>Quantity</th><th>${label}</th><th>Credit Card</th></tr><tr><td>1 - 19</td><td>$92.50</td><td>$96.20</td></tr><tr><td>20+</td><td>$91.50</td><td>$95.16</td></tr></table>
+        <button>Add to cart</button></main>`, '<meta property="product:price:amount" content="96.20"><meta property="product:price:currency" content="USD">');
+      expect(run(html), label).toMatchObject({ price: 92.5, matchedBy: 'pricing-table' });
+    }
+  });
+
   it('reads tier lines without cells ("1-19: $92.30 check / $95.99 card")', () => {
     const html = page(`<main><h1>1 oz American Silver Eagle</h1><ul class="tiers"><li>1-19: <b>$92.30</b> check <b>$95.99</b> card</li><li>20+: <b>$91.30</b> check</li></ul><button>Add to Cart</button></main>`);
     expect(run(html)).toMatchObject({ price: 92.3, matchedBy: 'pricing-table' });

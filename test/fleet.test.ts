@@ -5,6 +5,7 @@ import type { Target } from '../src/catalogue/target.js';
 import {
   DEFAULT_SPOT,
   PREMIUM_RANGE,
+  cardPrice,
   PRICE_LEVEL_SPREAD,
   formatUsd,
   meltValue,
@@ -108,15 +109,33 @@ describe('product pages', () => {
     }
   });
 
-  it('publishes JSON-LD as the dealers do: the 1-unit price on most, the "as low as" price on some', async () => {
+  it('publishes JSON-LD as the dealers do: the 1-unit price on most, the "as low as" price on some, the card price on one', async () => {
     for (const vendor of Object.keys(ONE_UNIT_PRICE)) {
       const { $ } = await page(target(vendor).urls[0]);
       const truth = fleet.truth(vendor, 'ase');
       const offer = ldOffer($);
       if (vendor === 'bullionexchanges') expect(offer).toBeUndefined();
       else if (['apmex', 'jmbullion', 'monumentmetals'].includes(vendor)) expect(Number(offer?.lowPrice ?? offer?.price), vendor).toBeLessThan(truth.price);
+      else if (vendor === 'providentmetals') expect(Number(offer?.price), vendor).toBe(cardPrice(truth.price));
       else expect(Number(offer?.price), vendor).toBe(truth.price);
     }
+  });
+
+  it('steps the tiers of expensive goods by dollars: the "as low as" price of a gold coin is within half a percent of its 1-unit price', async () => {
+    for (const vendor of ['apmex', 'monumentmetals']) {
+      const truth = fleet.truth(vendor, 'age');
+      const low = Number(ldOffer((await page(target(vendor, 'age').urls[0])).$)?.lowPrice);
+      expect(low, vendor).toBeLessThan(truth.price);
+      expect(truth.price - low, vendor).toBeLessThan(0.005 * truth.price);
+    }
+  });
+
+  it('headlines the card price over a check/wire table at one dealer (price box, meta tag, Offer)', async () => {
+    const { $ } = await page(target('providentmetals', 'age').urls[0]);
+    const truth = fleet.truth('providentmetals', 'age');
+    expect($('[data-price-type="finalPrice"] .price').text()).toBe(formatUsd(cardPrice(truth.price)));
+    expect($('meta[property="product:price:amount"]').attr('content')).toBe(cardPrice(truth.price).toFixed(2));
+    expect(ONE_UNIT_PRICE.providentmetals($).trim()).toBe(formatUsd(truth.price));
   });
 });
 

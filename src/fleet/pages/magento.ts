@@ -33,7 +33,12 @@ export interface MagentoOptions {
   layout: 'table' | 'grid';
   /** Show an "As Low As" badge with the largest tier's price next to the title. */
   asLowAs: boolean;
-  /** JSON-LD: an Offer at the 1-unit price, or an AggregateOffer whose lowPrice is the largest tier. */
+  /**
+   * The price the page headlines (price box, `product:price:amount`, Offer, Magento's price config): the 1-unit
+   * check/wire price, or the card price with the check/wire discount only in the volume table.
+   */
+  headline: 'check' | 'card';
+  /** JSON-LD: an Offer at the headline price, or an AggregateOffer whose lowPrice is the largest tier. */
   jsonLd: 'offer' | 'aggregate';
   /** Related sections under the product, in order. */
   related: Array<{ title: string; whole?: boolean }>;
@@ -79,14 +84,16 @@ function renderMagento(o: MagentoOptions, m: PageModel): string {
   const rows = tierPrices(m, o.ladder);
   const low = rows[rows.length - 1].check;
   const id = m.product.productId;
+  const shown = o.headline === 'card' ? rows[0].card : m.price;
+  const label = o.headline === 'card' ? 'Price' : `${o.columns[0]} Price`;
   const offer =
     o.jsonLd === 'offer'
-      ? { price: m.price.toFixed(2), availability: schemaAvailability(m.availability) }
+      ? { price: shown.toFixed(2), availability: schemaAvailability(m.availability) }
       : { '@type': 'AggregateOffer', lowPrice: low.toFixed(2), highPrice: rows[0].card.toFixed(2), availability: schemaAvailability(m.availability) };
   const init = {
     '#product_addtocart_form': {
-      priceBox: { priceConfig: { productId: String(id), priceFormat: { pattern: '$%s', precision: 2 }, prices: { basePrice: { amount: m.price }, finalPrice: { amount: m.price } } } },
-      tierPrices: rows.slice(1).map((r, i) => ({ qty: [10, 25, 100, 500][i] ?? 1000, price: r.check, percentage: Math.round((1 - r.check / m.price) * 100) })),
+      priceBox: { priceConfig: { productId: String(id), priceFormat: { pattern: '$%s', precision: 2 }, prices: { basePrice: { amount: shown }, finalPrice: { amount: shown } } } },
+      tierPrices: rows.slice(1).map((r, i) => ({ qty: [10, 25, 100, 500][i] ?? 1000, price: r.check, percentage: Math.round((1 - r.check / shown) * 100) })),
     },
   };
   const stockClass = m.availability === 'out_of_stock' ? 'unavailable' : 'available';
@@ -108,7 +115,7 @@ ${breadcrumbs(m, 'breadcrumbs')}
 <div class="page-title-wrapper product"><h1 class="page-title"><span class="base" data-ui-id="page-title-wrapper" itemprop="name">${esc(m.product.name)}</span></h1></div>
 <div class="product attribute sku"><strong class="type">SKU</strong> <div class="value" itemprop="sku">${m.product.sku}</div></div>
 ${badge}
-<div class="product-info-price"><div class="price-box price-final_price" data-role="priceBox" data-product-id="${id}" data-price-box="product-id-${id}"><span class="price-container price-final_price tax weee"><span class="price-label">${esc(o.columns[0])} Price</span> <span id="product-price-${id}" data-price-amount="${m.price}" data-price-type="finalPrice" class="price-wrapper"><span class="price">${formatUsd(m.price)}</span></span></span></div>
+<div class="product-info-price"><div class="price-box price-final_price" data-role="priceBox" data-product-id="${id}" data-price-box="product-id-${id}"><span class="price-container price-final_price tax weee"><span class="price-label">${esc(label)}</span> <span id="product-price-${id}" data-price-amount="${shown}" data-price-type="finalPrice" class="price-wrapper"><span class="price">${formatUsd(shown)}</span></span></span></div>
 <div class="product-info-stock-sku"><div class="stock ${stockClass}" title="Availability"><span>${m.availability === 'out_of_stock' ? o.words.outOfStock : m.availability === 'preorder' ? o.words.preorder : o.words.inStock}</span></div></div></div>
 <div class="volume-pricing"><strong class="volume-pricing__title">Volume Pricing</strong>${o.layout === 'table' ? tiersAsTable(o, rows) : tiersAsGrid(o, rows)}</div>
 <div class="product-add-form" id="product_addtocart_form">${stockAndButton(m, 'box-tocart', o.words, 'id="product-addtocart-button"')}</div>
@@ -126,7 +133,7 @@ ${vendorScripts(m)}`;
   return htmlDocument({
     title: `${m.product.name} | ${o.brand}`,
     cssPrefix: o.cssPrefix,
-    head: `<link rel="canonical" href="https://${m.vendor.host}${esc(m.canonicalPath)}">\n<meta property="product:price:amount" content="${m.price.toFixed(2)}">\n<meta property="product:price:currency" content="USD">\n${ldJson(productLd(m, offer))}`,
+    head: `<link rel="canonical" href="https://${m.vendor.host}${esc(m.canonicalPath)}">\n<meta property="product:price:amount" content="${shown.toFixed(2)}">\n<meta property="product:price:currency" content="USD">\n${ldJson(productLd(m, offer))}`,
     bodyAttrs: `class="catalog-product-view product-${esc(m.canonicalPath.replace(/[^a-z0-9]+/gi, '-').replace(/^-|-$/g, ''))} page-layout-1column"`,
     body,
   });
@@ -145,6 +152,7 @@ export const sdbullionStyle = magentoStyle({
   columns: ['eCheck/Wire', 'Crypto', 'Credit Card/PayPal'],
   layout: 'table',
   asLowAs: false,
+  headline: 'check',
   jsonLd: 'offer',
   related: [{ title: 'Customers Also Purchased' }, { title: 'Recently Viewed', whole: true }],
   addOns: true,
@@ -166,6 +174,7 @@ export const monumentmetalsStyle = magentoStyle({
   columns: ['eCheck/Wire', 'Crypto', 'Card/PayPal'],
   layout: 'table',
   asLowAs: true,
+  headline: 'check',
   jsonLd: 'aggregate',
   related: [{ title: 'You May Also Like' }],
   addOns: false,
@@ -184,9 +193,10 @@ export const providentmetalsStyle = magentoStyle({
     { label: '100 - 499', discount: 0.016 },
     { label: '500+', discount: 0.024 },
   ],
-  columns: ['Check/Wire', 'Bitcoin', 'Credit Card'],
+  columns: ['Check/Wire (save 4%)', 'Bitcoin', 'Credit Card'],
   layout: 'grid',
   asLowAs: false,
+  headline: 'card',
   jsonLd: 'offer',
   related: [{ title: 'Related Products', whole: true }],
   addOns: false,

@@ -23,10 +23,20 @@ export function schemaAvailability(a: Availability, scheme: 'https' | 'http' = '
   return `${scheme}://schema.org/${name}`;
 }
 
-/** Prices of a quantity ladder: check/wire and crypto at the tier price, card/PayPal a few percent above. */
+/** From this 1-unit price up, dealers step their quantity tiers by a few dollars, not by percent. */
+const DOLLAR_STEP_FROM_USD = 1000;
+/** Share of the ladder's percent discount that an expensive product's tiers get: the 1% tier becomes 0.15%. */
+const DOLLAR_STEP_SHARE = 0.15;
+
+/**
+ * Prices of a quantity ladder: check/wire and crypto at the tier price, card/PayPal a few percent above.
+ * On expensive goods the tiers sit within half a percent of the 1-unit price (a 1 oz gold coin's largest
+ * tier is $20 to $25 below it), which is where an "as low as" price is easiest to take for the price.
+ */
 export function tierPrices(m: PageModel, ladder: readonly Tier[]): TierPrices[] {
+  const share = m.price >= DOLLAR_STEP_FROM_USD ? DOLLAR_STEP_SHARE : 1;
   return ladder.map((t) => {
-    const check = tierPrice(m.price, t.discount);
+    const check = tierPrice(m.price, t.discount * share);
     return { label: t.label, check, crypto: check, card: cardPrice(check) };
   });
 }

@@ -75,10 +75,18 @@ export function parsePriceValue(value: unknown): number | null {
   return null;
 }
 
-/** Two prices agree when they are within half a percent (and at least a cent) of each other. */
+/** One cent, and a hair for binary floating point. */
+const PRICE_ROUNDING_USD = 0.0100001;
+
+/**
+ * Two prices of one page agree when they are the same to the cent (one cent of rounding allowed).
+ * A dealer's prices are exact: any relative tolerance would let a $5,000 coin's volume tier, a few
+ * dollars lower, pass for its 1-unit price.
+ */
 export function pricesAgree(a: number, b: number): boolean {
-  return Math.abs(a - b) <= Math.max(0.011, 0.005 * Math.max(a, b));
+  return Math.abs(a - b) <= PRICE_ROUNDING_USD;
 }
+
 
 /** "$1,234.56" (toLocaleString is correct too, but slow enough to show in the extraction profile). */
 export function formatUsd(n: number): string {

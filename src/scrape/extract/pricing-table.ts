@@ -18,8 +18,14 @@ const LEAD = String.raw`(?:(?:qty|quantity|buy|order|tier|purchase)\.?\s*:?\s*)?
 const ONE_RE = new RegExp(String.raw`^${LEAD}(?:1|one)\s*${UNIT_WORDS}?\s*${RANGE}?\s*${UNIT_WORDS}?\s*\+?$`, 'i');
 const ANY_QTY_RE = /^(?:any|all|any\s+and\s+all)\s*(?:qty|quantity|quantities|amount)$/i;
 const QTY_RE = new RegExp(String.raw`^${LEAD}\d[\d,]*\s*${UNIT_WORDS}?\s*${RANGE}?\s*${UNIT_WORDS}?\s*\+?$`, 'i');
-/** Columns that hold something other than a price for one unit. */
-const NOT_A_PRICE_COLUMN_RE = /premium|over spot|spot|per\s*(?:troy\s*)?oz|per\s*ounce|\/\s*oz|sav(?:e|ings)|discount|shipping|msrp|retail|list price|you save|difference|percent|%|total for|sell to us|we buy|we pay|buyback|bid/i;
+/** Columns that hold something other than a price for one unit, whatever else their label says. */
+const NEVER_A_PRICE_COLUMN_RE = /premium|over spot|spot|per\s*(?:troy\s*)?oz|per\s*ounce|\/\s*oz|shipping|msrp|retail|list price|total for|sell to us|we buy|we pay|buyback|bid/i;
+/** Columns of savings and differences, unless the label names a payment method ("Check/Wire (save 4%)" is a price). */
+const SAVING_COLUMN_RE = /sav(?:e|ings)|discount|you save|difference|percent|%/i;
+
+function notAPriceColumn(label: string): boolean {
+  return NEVER_A_PRICE_COLUMN_RE.test(label) || (SAVING_COLUMN_RE.test(label) && !PAYMENT_WORD_RE.test(label));
+}
 
 /** What the table rules never read (struck-out was / compare-at amounts included). */
 const SKIP = F_NOT_CONTENT;
@@ -150,8 +156,8 @@ function readRow(page: Page, row: El, product: ProductIdentity): TierRow | null 
     // Label/value pairs in one container (<dl><dt>1-24</dt><dd>$95.40</dd><dt>25-99</dt>...): stop at the next tier.
     if (isQtyLabel(cells[i].text)) break;
     const label = header?.[i] ?? '';
-    if (NOT_A_PRICE_COLUMN_RE.test(label)) continue;
-    if (NOT_A_PRICE_COLUMN_RE.test(cells[i].text.replace(/\$[\d,.]+/g, ''))) continue;
+    if (notAPriceColumn(label)) continue;
+    if (notAPriceColumn(cells[i].text.replace(/\$[\d,.]+/g, ''))) continue;
     const price = amountIn(cells[i].text, product);
     if (price !== null) entries.push({ label, price });
   }
@@ -217,7 +223,7 @@ function readTransposed(page: Page, headerRow: El, product: ProductIdentity): Ti
     if (page.has(r, SKIP) || page.textLength(r, SKIP) > MAX_ROW_CHARS * 2) continue;
     const cells = cellsOf(page, r, 12);
     if (!cells || cells.length !== head.length) continue;
-    if (NOT_A_PRICE_COLUMN_RE.test(cells[0].text)) continue;
+    if (notAPriceColumn(cells[0].text)) continue;
     const price = amountIn(cells[j].text, product);
     if (price !== null) entries.push({ label: cells[0].text, price });
   }
@@ -248,7 +254,7 @@ function readTextLine(line: string, product: ProductIdentity): { label: string; 
     if (i > 0 && NEXT_TIER_RE.test(text.slice(m[i - 1].index + m[i - 1].length, x.index))) break;
     const after = text.slice(x.index + x.length, x.index + x.length + 30);
     const lbl = after.replace(/^[\s(]*(?:with|by|via|paying|pay)?\s*/i, '').split(/[)$/|,;]/)[0].trim();
-    if (NOT_A_PRICE_COLUMN_RE.test(lbl)) continue;
+    if (notAPriceColumn(lbl)) continue;
     if (product.weightOz !== 1 && /^(?:\/|per)\s*(?:troy\s*)?(?:oz|ounce)/i.test(after.trim())) continue;
     entries.push({ label: lbl, price: x.value });
   }
