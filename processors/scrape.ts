@@ -2,7 +2,8 @@ import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { VendorDirectory } from '../src/config/vendors.js';
 import type { RowSink } from '../src/recovery/row-sink.js';
-import { scrapeTarget, type ScrapeDeps } from '../src/scrape/scrape-target.js';
+import { judgeWall, type VendorWallStore } from '../src/scrape/retry-policy.js';
+import { scrapeTarget, type ScrapeDeps, type ScrapeReport } from '../src/scrape/scrape-target.js';
 import { failedRow, rowFromReport, type RowContext } from '../src/scrape/scrape-row.js';
 import { scrapeRowKey } from '../src/store/price-row.js';
 import type { ScrapeJobData } from '../queues/scrape-schedulers.js';
@@ -19,6 +20,10 @@ export interface ScrapeProcessorDeps {
   fetch?: ScrapeDeps['fetch'];
   spot?: ScrapeDeps['spot'];
   priceContext?: ScrapeDeps['priceContext'];
+  /** What each vendor's bot walls have shown. Default none: every walled page is retried like a 5xx. */
+  walls?: VendorWallStore;
+  /** Pages a vendor has in the catalogue, to tell "every page walled". Default 0 (never walled, only suspected). */
+  vendorPages?: (vendor: string) => number;
 }
 
 export interface ScrapeJobResult {
@@ -59,6 +64,8 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
       clearTimeout(timer);
     }
 
+    if (report.kind === 'result' && deps.walls) report = await weighWall(report, job.data.target, deps);
+
     if (report.kind === 'rate_limited') {
       deps.logger?.warn({ vendor: target.vendor, ms: report.retryAfterMs }, 'vendor answered 429; pausing its queue');
       await deps.rateLimit(target.vendor, report.retryAfterMs);
@@ -80,4 +87,31 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     const message = `${row.outcome}: ${row.reason ?? 'no reason given'}`;
     throw report.final ? new UnrecoverableError(message) : new Error(message);
   };
+}
+
+/**
+ * A walled page is retried only while the vendor still serves other pages: once several of its pages in a
+ * row are walled the attempt is final, and once all are, the vendor is reported blocked (logged once).
+ * The wall store failing never fails the job: the page is then judged on its own.
+ */
+async function weighWall(report: Extract<ScrapeReport, { kind: 'result' }>, target: ScrapeJobData['target'], deps: ScrapeProcessorDeps): Promise<ScrapeReport> {
+  const walls = deps.walls!;
+  if (report.result.outcome !== 'blocked') {
+    await walls.recordServed(target.vendor).catch(() => undefined);
+    return report;
+  }
+  const state = await walls.recordBlocked(target.vendor, target.coin, Date.now()).catch(() => null);
+  if (!state) return report;
+  const pages = deps.vendorPages?.(target.vendor) ?? 0;
+  const verdict = judgeWall(state.blockedPages, pages);
+  if (verdict === 'open') return report;
+  const since = new Date(state.since ?? Date.now()).toISOString().slice(0, 19) + 'Z';
+  const note =
+    verdict === 'walled'
+      ? `vendor blocked: all ${pages} of its pages answered with a bot wall since ${since}; not retried (every target is still tried once a run)`
+      : `${state.blockedPages} pages of this vendor answered with a bot wall since ${since} and none served: not retried`;
+  if (verdict === 'walled' && state.added && state.blockedPages === pages) {
+    deps.logger?.warn({ vendor: target.vendor, pages, since }, 'vendor blocks every page with a bot wall; its pages are no longer retried until it serves one');
+  }
+  return { ...report, final: true, result: { ...report.result, reason: `${note}; ${report.result.reason}` } };
 }

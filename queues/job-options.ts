@@ -1,18 +1,36 @@
-import type { JobsOptions } from 'bullmq';
+import type { BackoffStrategy, JobsOptions } from 'bullmq';
+import { retryDelayMs } from '../src/scrape/retry-policy.js';
 
 export interface ScrapeJobPolicy {
   /** Attempts per job before it fails. */
   attempts: number;
-  /** First retry delay; doubles each attempt, with jitter. */
+  /** Retry delay when nothing else of the vendor waits; doubles each attempt, with jitter. */
   backoffMs: number;
 }
 
-/** Defaults of every scrape job: bounded attempts, exponential backoff with 50% jitter, bounded history. */
+/** Backoff type of scrape jobs: the worker's strategy looks at the vendor's queue (see scrapeBackoffStrategy). */
+export const SCRAPE_BACKOFF_TYPE = 'vendor-queue';
+
+/** Defaults of every scrape job: bounded attempts, queue-aware retry timing, bounded history. */
 export function scrapeJobOptions(policy: ScrapeJobPolicy): JobsOptions {
   return {
     attempts: policy.attempts,
-    backoff: { type: 'exponential', delay: policy.backoffMs, jitter: 0.5 },
+    backoff: { type: SCRAPE_BACKOFF_TYPE, delay: policy.backoffMs },
     removeOnComplete: { age: 24 * 3600, count: 2000 },
     removeOnFail: { age: 7 * 24 * 3600, count: 5000 },
+  };
+}
+
+/**
+ * The workers' backoff strategy for scrape jobs: a retry joins the back of its vendor's queue at once when
+ * other pages wait there, else it waits the job's delay, doubling (retryDelayMs). When the queue cannot be
+ * read, the plain doubling delay.
+ */
+export function scrapeBackoffStrategy(waitingIn: (queueName: string) => Promise<number>): BackoffStrategy {
+  return async (attemptsMade, type, _err, job) => {
+    const gapMs = typeof job?.opts.backoff === 'object' ? job.opts.backoff.delay : undefined;
+    if (type !== SCRAPE_BACKOFF_TYPE || !job) return retryDelayMs(attemptsMade, 0, { gapMs });
+    const waiting = await waitingIn(job.queueName).catch(() => 0);
+    return retryDelayMs(attemptsMade, waiting, { gapMs });
   };
 }

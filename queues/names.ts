@@ -22,6 +22,8 @@ export const MERGE_QUEUE_NAME = 'merge';
 export const appKeys = {
   /** Set of the scrape queues that hold this poller's schedulers (so removed vendors are cleaned up too). */
   scrapeQueues: (prefix: string, pollerId: string) => `${prefix}:staktrakr:${pollerId}:scrape-queues`,
+  /** Hash of a vendor's pages answered with a bot wall since it last served one (coin -> epoch ms). */
+  vendorWalls: (prefix: string, pollerId: string, vendor: string) => `${prefix}:staktrakr:${pollerId}:walls:${vendor}`,
   /** Lock held while one scheduler process reconciles. */
   reconcileLock: (prefix: string, pollerId: string) => `${prefix}:staktrakr:${pollerId}:reconcile-lock`,
 };

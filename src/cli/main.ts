@@ -129,7 +129,7 @@ Exit status 0 whatever the outcome.
     usage: 'poller fleet [--port N] [--catalogue PATH] [--latency-ms MIN-MAX] [--write-catalogue FILE]',
     help: `Serves a product page for every target of the catalogue under http://127.0.0.1:PORT/{vendor}/{path}.
 Admin endpoints: GET /_fleet/health, /_fleet/stats, /_fleet/truth?vendor=&coin=; POST /_fleet/target,
-/_fleet/vendor, /_fleet/reset (see README.md).
+/_fleet/vendor, /_fleet/chaos, /_fleet/reset (see README.md).
   --port N               default 0 (a free port)
   --catalogue PATH       default config/providers.json
   --latency-ms MIN-MAX   per-request delay, default 0-0

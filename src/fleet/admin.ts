@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FleetChaos } from './chaos.js';
 import { FleetInputError, type Patch } from './patch.js';
 
 /** What the admin endpoints can do; the fleet handle provides it. */
@@ -9,6 +10,7 @@ export interface FleetControl {
   truth(vendor: string, coin: string): unknown;
   setTarget(vendor: string, coin: string, patch: Patch): void;
   setVendor(vendor: string, patch: Patch): void;
+  setChaos(chaos: FleetChaos | null): void;
   reset(options?: { stats?: boolean }): void;
 }
 
@@ -49,6 +51,14 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, url
         const v = requireString(vendor, 'vendor');
         control.setVendor(v, patch as Patch);
         return { ok: true, vendor: v };
+      },
+    },
+    // The body is the whole chaos ({} for none): it replaces the current one rather than patching it.
+    '/_fleet/chaos': {
+      method: 'POST',
+      run: (_q, body) => {
+        control.setChaos(body as FleetChaos);
+        return { ok: true, chaos: body };
       },
     },
     '/_fleet/reset': {

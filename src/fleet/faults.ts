@@ -45,8 +45,8 @@ export function sendAccessDenied(res: ServerResponse, host: string): void {
   sendHtml(res, 403, html, { server: 'cloudflare', 'cf-ray': ray });
 }
 
-/** Cloudflare managed challenge ("Just a moment..."): no product, no price. */
-export function sendChallenge(res: ServerResponse, host: string, path: string, status: 200 | 503): void {
+/** Cloudflare managed challenge ("Just a moment..."): no product, no price; 403 when it walls off a bot. */
+export function sendChallenge(res: ServerResponse, host: string, path: string, status: 200 | 403 | 503): void {
   const ray = rayId();
   const token = hash32(`${path}${ray}`).toString(36);
   const html = `<!DOCTYPE html><html lang="en-US"><head><title>Just a moment...</title><meta http-equiv="Content-Type" content="text/html; charset=UTF-8"><meta http-equiv="X-UA-Compatible" content="IE=Edge"><meta name="robots" content="noindex,nofollow"><meta name="viewport" content="width=device-width,initial-scale=1"><style>*{box-sizing:border-box;margin:0;padding:0}html{line-height:1.15;-webkit-text-size-adjust:100%;color:#313131;font-family:system-ui,-apple-system,BlinkMacSystemFont,"Segoe UI",Roboto,"Helvetica Neue",Arial}body{display:flex;flex-direction:column;height:100vh;min-height:100vh}.main-content{margin:8rem auto;max-width:60rem;padding-left:1.5rem}.h2{font-size:1.5rem;font-weight:500;line-height:2.25rem}</style><meta http-equiv="refresh" content="390"></head>

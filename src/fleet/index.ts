@@ -3,6 +3,7 @@ export { startFleet, type FleetHandle, type FleetOptions, type FleetStats } from
 export { rewriteCatalogueForFleet, fleetUrlFor } from './rewrite.js';
 export { buildRoutes, fleetPath, lookupPath, type FleetTarget, type FleetVendor, type RouteTable } from './routes.js';
 export { FAULTS, FleetInputError, parsePatch, type Fault, type Patch } from './patch.js';
+export { CHAOS_FAULTS, chaosDice, parseChaos, type ChaosFault, type FleetChaos } from './chaos.js';
 export { FleetState, type Settings } from './state.js';
 export { truthOf, type MarketContext, type Truth } from './market.js';
 export {

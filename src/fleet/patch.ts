@@ -43,9 +43,11 @@ export class FleetInputError extends Error {
 /** Checks a patch from code or from an admin request; throws FleetInputError naming the field. */
 export function parsePatch(input: unknown, what = 'patch'): Patch {
   const parsed = patchSchema.safeParse(input ?? {});
-  if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message));
-    throw new FleetInputError(`bad ${what}: ${problems.join('; ')}`);
-  }
+  if (!parsed.success) throw new FleetInputError(`bad ${what}: ${describeIssues(parsed.error)}`);
   return parsed.data as Patch;
+}
+
+/** Zod issues as `field.path: message; ...`, so that every refusal names the field. */
+export function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => (i.path.length ? `${i.path.join('.')}: ${i.message}` : i.message)).join('; ');
 }

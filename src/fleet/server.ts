@@ -2,6 +2,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import type { CatalogueFile } from '../catalogue/schema.js';
 import { handleAdmin, type FleetControl } from './admin.js';
+import { chaosDice, parseChaos, type ChaosFault, type FleetChaos } from './chaos.js';
 import { sendAccessDenied, sendChallenge, sendHtml, sendNotFound, sendServerError, sendTooManyRequests, sendTruncated } from './faults.js';
 import { stream } from './hash.js';
 import { truthOf, type Truth } from './market.js';
@@ -11,6 +12,9 @@ import { styleFor } from './pages/styles.js';
 import { DEFAULT_SPOT, windowIndex, type SpotPrices } from './price-model.js';
 import { buildRoutes, lookupPath, type FleetTarget } from './routes.js';
 import { FleetState } from './state.js';
+import { StatsRecorder, type FleetStats } from './stats.js';
+
+export type { FleetStats } from './stats.js';
 
 export interface FleetOptions {
   /** The catalogue whose dealer URLs the fleet stands in for (the providers.json format). */
@@ -30,14 +34,8 @@ export interface FleetOptions {
   slowMs?: number;
   /** Clock that picks the 15-minute price window. Default `Date.now`. */
   now?: () => number;
-}
-
-export interface FleetStats {
-  /** Requests to dealer pages (admin requests are not counted). */
-  requests: number;
-  byVendor: Record<string, number>;
-  /** Sum of the latency served per vendor: with one request at a time per vendor, the floor of a cycle. */
-  latencyMsByVendor: Record<string, number>;
+  /** Random faults (bot walls, 429, 500, hangs) from the start; reset() comes back to it. Default none. */
+  chaos?: FleetChaos;
 }
 
 export interface FleetHandle {
@@ -50,7 +48,12 @@ export interface FleetHandle {
   setTarget(vendor: string, coin: string, patch: Patch): void;
   /** Overrides every page of a vendor (price excepted); target patches win over vendor patches. */
   setVendor(vendor: string, patch: Omit<Patch, 'price'>): void;
-  /** Clears every patch and fault; with `{stats: true}` also the request counters. */
+  /**
+   * Replaces the random faults (null: none) and restarts their draws; throws FleetInputError naming a bad field.
+   * Patched faults keep priority over chaos; chaos never changes truth().
+   */
+  setChaos(chaos: FleetChaos | null): void;
+  /** Clears every patch and fault, chaos back to `options.chaos` (draws restarted); with `{stats: true}` also the stats. */
   reset(options?: { stats?: boolean }): void;
   stats(): FleetStats;
   /** What the page of a target advertises now for its catalogue product (even under a fault). */
@@ -74,9 +77,19 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   const routes = buildRoutes(options.catalogue);
   const state = new FleetState();
   const draw = stream(seed);
-  let stats: FleetStats = { requests: 0, byVendor: {}, latencyMsByVendor: {} };
+  const stats = new StatsRecorder();
+  const startChaos = parseChaos(options.chaos, routes.vendors, 'chaos option');
+  let chaos: FleetChaos | null = null;
+  let chaosFor: (vendor: string) => ChaosFault | null = () => null;
+  const useChaos = (c: FleetChaos | null) => {
+    chaos = c;
+    chaosFor = c ? chaosDice(c, seed) : () => null;
+  };
+  useChaos(startChaos);
   let closed = false;
   const sleepers = new Set<{ timer: NodeJS.Timeout; wake: (finished: boolean) => void }>();
+  /** Requests a `hang` holds open; close() destroys them. */
+  const hung = new Set<ServerResponse>();
 
   /** Resolves true after `ms`, or false at once when the fleet closes (so no delay holds up close()). */
   function sleep(ms: number): Promise<boolean> {
@@ -95,6 +108,18 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     });
   }
 
+  /** Never answers: resolves when the client gives up or the fleet closes. */
+  function hang(res: ServerResponse): Promise<void> {
+    if (closed) return Promise.resolve(void res.destroy());
+    return new Promise((resolve) => {
+      hung.add(res);
+      res.once('close', () => {
+        hung.delete(res);
+        resolve();
+      });
+    });
+  }
+
   function targetOrThrow(vendor: string, coin: string): FleetTarget {
     const t = routes.find(vendor, coin);
     if (!t) throw new FleetInputError(`unknown target ${coin}:${vendor}: the catalogue has no URL for coin "${coin}" at vendor "${vendor}"`);
@@ -107,18 +132,21 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   async function serveDealer(req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
     const vendorId = url.pathname.split('/')[1] ?? '';
     const vendor = routes.vendors.get(vendorId);
-    stats.requests += 1;
-    if (vendor) stats.byVendor[vendorId] = (stats.byVendor[vendorId] ?? 0) + 1;
+    stats.arrive(vendor ? vendorId : undefined, res);
     const target = lookupPath(routes, url.pathname, url.search);
     const settings = state.settings(vendorId, target?.coin);
     const fault = vendor ? state.takeFault(vendorId, target?.coin) : null;
+    // Drawn even when a patched fault wins, so that patches do not shift the vendor's sequence of draws.
+    const random = vendor ? chaosFor(vendorId) : null;
     const latency = settings.latencyMs ?? minLatency + (maxLatency - minLatency) * draw();
-    if (vendor) stats.latencyMsByVendor[vendorId] = (stats.latencyMsByVendor[vendorId] ?? 0) + latency;
+    if (vendor) stats.latency(vendorId, latency);
     if (!(await sleep(latency))) return void res.destroy();
     const style = styleFor(vendorId);
     const notFound = () => sendNotFound(res, vendor, spotTicks(seed, spot, windowIndex(now())));
     if (fault && fault !== 'slow' && fault !== 'truncated') return sendFault(fault);
+    if (!fault && random) return sendFault(random);
     if (!target) return notFound();
+    if (fault) stats.fault(vendorId, fault, res);
     if (fault === 'slow' && !(await sleep(slowMs))) return void res.destroy();
     const ctx = market();
     const html = style.render(
@@ -127,22 +155,27 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     if (fault === 'truncated') return sendTruncated(res, html);
     sendHtml(res, 200, html);
 
-    function sendFault(f: Exclude<Fault, 'slow' | 'truncated'>): void {
+    function sendFault(f: Exclude<Fault, 'slow' | 'truncated'> | ChaosFault): Promise<void> | void {
+      stats.fault(vendorId, f, res);
       const host = vendor?.host ?? url.host;
       const path = url.pathname.slice(vendorId.length + 1) + url.search;
-      ({
+      const send: Record<typeof f, () => Promise<void> | void> = {
         '403': () => sendAccessDenied(res, host),
         '404': notFound,
         '429': () => sendTooManyRequests(res, vendor?.name ?? vendorId),
         '500': () => sendServerError(res, vendor?.name ?? vendorId),
         challenge: () => sendChallenge(res, host, path, style.challengeStatus),
-      })[f]();
+        // A bot wall is Cloudflare's managed challenge with the 403 it gives clients it has flagged.
+        wall: () => sendChallenge(res, host, path, 403),
+        hang: () => hang(res),
+      };
+      return send[f]();
     }
   }
 
   const control: FleetControl & Omit<FleetHandle, 'url' | 'port' | 'close'> = {
-    health: () => ({ ok: true, vendors: [...routes.vendors.keys()].sort(), targets: routes.byKey.size, seed, spot, window: windowIndex(now()) }),
-    stats: () => ({ requests: stats.requests, byVendor: { ...stats.byVendor }, latencyMsByVendor: { ...stats.latencyMsByVendor } }),
+    health: () => ({ ok: true, vendors: [...routes.vendors.keys()].sort(), targets: routes.byKey.size, seed, spot, window: windowIndex(now()), chaos }),
+    stats: () => stats.snapshot(),
     targets: () => [...routes.byKey.values()].map((t) => ({ vendor: t.vendor, coin: t.coin, enabled: t.enabled, url: handle.url + t.paths[0] })),
     truth: (vendor, coin) => truthNow(targetOrThrow(vendor, coin)),
     urlFor: (vendor, coin) => handle.url + targetOrThrow(vendor, coin).paths[0],
@@ -156,9 +189,13 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
       if (parsed.price !== undefined) throw new FleetInputError(`bad patch for vendor ${vendor}: price: set prices per target (POST /_fleet/target)`);
       state.patchVendor(vendor, parsed);
     },
+    setChaos(c) {
+      useChaos(parseChaos(c, routes.vendors));
+    },
     reset(o) {
       state.reset();
-      if (o?.stats) stats = { requests: 0, byVendor: {}, latencyMsByVendor: {} };
+      useChaos(startChaos);
+      if (o?.stats) stats.reset();
     },
   };
 
@@ -185,6 +222,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
       if (closed) return;
       closed = true;
       for (const s of [...sleepers]) s.wake(false);
+      for (const res of [...hung]) res.destroy();
       const done = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await done;

@@ -6,7 +6,9 @@ import type { VendorDirectory } from '../config/vendors.js';
 import type { RowSink } from '../recovery/row-sink.js';
 import { failedRow } from '../scrape/scrape-row.js';
 import { createRedisConnection } from '../../queues/connection.js';
+import { scrapeBackoffStrategy } from '../../queues/job-options.js';
 import { scrapeQueueName } from '../../queues/names.js';
+import { redisWallStore } from '../../queues/vendor-walls.js';
 import type { ScrapeJobData } from '../../queues/scrape-schedulers.js';
 import { createScrapeProcessor, rowContext, type ScrapeProcessorDeps } from '../../processors/scrape.js';
 
@@ -48,6 +50,17 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     if (!q) queues.set(vendor, (q = new Queue(scrapeQueueName(vendor), { connection: producer, prefix: config.redisPrefix })));
     return q;
   };
+  // Pages per vendor in the catalogue the workers serve, for "every page of the vendor walled".
+  let vendorPages = new Map<string, number>();
+  const countPages = (catalogue: Catalogue) => {
+    vendorPages = new Map();
+    for (const t of catalogue.targets) vendorPages.set(t.vendor, (vendorPages.get(t.vendor) ?? 0) + 1);
+  };
+  const vendorOfQueue = new Map<string, string>();
+  const backoffStrategy = scrapeBackoffStrategy(async (queueName) => {
+    const vendor = vendorOfQueue.get(queueName);
+    return vendor ? queueOf(vendor).getWaitingCount() : 0;
+  });
   const processor = createScrapeProcessor({
     sink,
     vendors,
@@ -57,6 +70,8 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     fetch: options.fetch,
     spot: config.spotUsdPerOz,
     priceContext: options.priceContext,
+    walls: redisWallStore(producer, config.redisPrefix, config.pollerId),
+    vendorPages: (vendor) => vendorPages.get(vendor) ?? 0,
   });
 
   const onFailed = (job: Job<ScrapeJobData> | undefined, err: Error) => {
@@ -81,7 +96,9 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
       lockDuration: config.workerLockMs,
       stalledInterval: config.workerLockMs,
       maxStalledCount: 1,
+      settings: { backoffStrategy },
     });
+    vendorOfQueue.set(scrapeQueueName(vendor), vendor);
     worker.on('failed', onFailed);
     if (options.onRowStored) {
       const notify = options.onRowStored;
@@ -92,6 +109,7 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
   };
 
   const addVendors = (catalogue: Catalogue) => {
+    countPages(catalogue);
     for (const v of new Set(catalogue.targets.map((t) => t.vendor))) addVendor(v);
   };
   addVendors(options.catalogue);
