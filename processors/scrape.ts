@@ -2,7 +2,7 @@ import { UnrecoverableError, Worker, type Job, type Processor } from 'bullmq';
 import type { Logger } from 'pino';
 import type { VendorDirectory } from '../src/config/vendors.js';
 import type { RowSink } from '../src/recovery/row-sink.js';
-import { judgeWall, type VendorWallStore } from '../src/scrape/retry-policy.js';
+import { BLOCKED_VENDOR_REASON, judgeWall, type VendorWallStore } from '../src/scrape/retry-policy.js';
 import { scrapeTarget, type ScrapeDeps, type ScrapeReport } from '../src/scrape/scrape-target.js';
 import { failedRow, rowFromReport, type RowContext } from '../src/scrape/scrape-row.js';
 import { scrapeRowKey } from '../src/store/price-row.js';
@@ -108,7 +108,7 @@ async function weighWall(report: Extract<ScrapeReport, { kind: 'result' }>, targ
   const since = new Date(state.since ?? Date.now()).toISOString().slice(0, 19) + 'Z';
   const note =
     verdict === 'walled'
-      ? `vendor blocked: all ${pages} of its pages answered with a bot wall since ${since}; not retried (every target is still tried once a run)`
+      ? `${BLOCKED_VENDOR_REASON} all ${pages} of its pages answered with a bot wall since ${since}; not retried (every target is still tried once a run)`
       : `${state.blockedPages} pages of this vendor answered with a bot wall since ${since} and none served: not retried`;
   if (verdict === 'walled' && state.added && state.blockedPages === pages) {
     deps.logger?.warn({ vendor: target.vendor, pages, since }, 'vendor blocks every page with a bot wall; its pages are no longer retried until it serves one');

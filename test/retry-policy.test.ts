@@ -18,6 +18,7 @@ import { PriceStore } from '../src/store/price-store.js';
 import { appKeys, scrapeQueueName } from '../queues/names.js';
 import { enqueueScrapesNow, waitForJobs } from '../queues/scrape-now.js';
 import { testRedis } from './support/redis.js';
+import { runPoller } from './support/cli.js';
 import { tempDir } from './support/temp.js';
 import { createClient } from '@libsql/client';
 
@@ -155,6 +156,10 @@ describe('retries and walls on real workers', () => {
     expect(walled.filter((row) => /^vendor blocked: all 6 of its pages answered with a bot wall since /.test(String(row.reason))).length).toBeGreaterThanOrEqual(1);
     expect(await redis.connection.hlen(appKeys.vendorWalls(redis.prefix, 'api1', 'apmex'))).toBe(6);
     expect(warnings.filter((w) => w.includes('vendor blocks every page')).length).toBe(1);
+    // `poller status` names the blocked vendor once instead of listing its six pages.
+    const status = await runPoller(['status'], { TURSO_DATABASE_URL: db });
+    expect(status.out).toMatch(/api1 apmex: vendor blocked: all 6 of its pages answered with a bot wall since /);
+    expect(status.out).not.toMatch(/@apmex/);
 
     // The other vendor was never involved.
     const other = catalogue.targets.filter((t) => t.vendor === 'jmbullion');

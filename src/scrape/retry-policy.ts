@@ -23,6 +23,9 @@ export function retryDelayMs(attemptsMade: number, waiting: number, timing: Retr
   return Math.round(gap * (1 - jitter * random()));
 }
 
+/** How the reason of every row of a vendor that walls every page starts (status reports such a vendor once). */
+export const BLOCKED_VENDOR_REASON = 'vendor blocked:';
+
 /** Distinct pages of a vendor answered with a bot wall, and none served since, after which retries stop. */
 export const WALL_SUSPECT_PAGES = 3;
 
