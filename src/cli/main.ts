@@ -169,15 +169,15 @@ DIR/prices.db, with recovery logs in DIR/recovery/. Prints a summary every 5 s u
       }),
   },
   bench: {
-    summary: 'measure throughput, cycle time, freshness, export and scale-out; writes bench/results.json',
+    summary: 'measure throughput, cycle time (also under faults), freshness, export and scale-out; writes bench/results.json',
     usage: 'poller bench [--quick] [--out FILE] [--only SECTIONS] [--jobs N] [--latency-ms MIN-MAX] [--processes 1,2,4] [--days D]',
     help: `Runs the system on this machine against the local vendor fleet and prints each figure beside the
-reference measured in the same run. Never part of npm test. Default under 10 minutes, --quick under 2.
+reference measured in the same run. Never part of npm test. Default about 11 minutes, --quick about 3.
   --quick                smaller sizes
   --out FILE             default bench/results.json
   --only SECTIONS        comma-separated: ${BENCH_SECTIONS.join(',')}
   --jobs N               jobs per throughput measurement (default 2000, quick 400)
-  --latency-ms MIN-MAX   page latency of the cycle-time run (default 1000-3000, quick 100-300)
+  --latency-ms MIN-MAX   page latency of the two cycle runs (default 1000-3000, quick 100-300)
   --processes LIST       worker processes of the scale-out run (default 1,2,4)
   --days D               days of generated history for the export run (default 30, quick 3)
   --catalogue PATH       default config/providers.json`,
