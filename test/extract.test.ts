@@ -302,9 +302,22 @@ line two","offers":{"@type":"Offer","price":"92.40",},}</script>`;
     expect(run(html, { rules: { priceSelector: '.odd' } })).toMatchObject({ price: 92.77, matchedBy: 'vendor-selector' });
     expect(run(html, { rules: { ignoreSelectors: ['.weird-widget', '[broken'] } })).toMatchObject({ price: null, outcome: 'no_price' });
   });
+
+  it('reads a page whose <body> classes name a menu or header setting (WordPress themes list them there)', () => {
+    const html = `<!doctype html><html><head><title>1 oz American Silver Eagle</title></head><body class="single-product ast-woocommerce-cart-menu ast-full-width-primary-header"><main><h1>1 oz American Silver Eagle</h1>
+      <table><tr><th>Qty</th><th>Check/Wire</th><th>Card</th></tr><tr><td>1 - 9</td><td>$92.50</td><td>$96.20</td></tr><tr><td>10+</td><td>$91.50</td><td>$95.16</td></tr></table><button>Add to cart</button></main></body></html>`;
+    expect(run(html)).toMatchObject({ price: 92.5, matchedBy: 'pricing-table', inStock: true });
+  });
 });
 
 describe('stock', () => {
+  it('"In stock" stated before a back-order for large quantities is in stock; a pre-order stated first stays one', () => {
+    const stocked = page(`<main><h1>1 oz American Silver Eagle</h1><p class="price">$92.50</p><p class="stock">In stock (available on backorder beyond 5,000)</p><button>Add to cart</button></main>`);
+    expect(run(stocked)).toMatchObject({ price: 92.5, inStock: true, outcome: 'ok' });
+    const preorder = page(`<main><h1>1 oz American Silver Eagle</h1><p class="price">$92.50</p><p class="stock">Pre-order: expected in stock March 15</p><button>Add to cart</button></main>`);
+    expect(run(preorder)).toMatchObject({ price: 92.5, inStock: false });
+  });
+
   it('a disabled add-to-cart button in the product area means out of stock', () => {
     const html = page(`<main><h1>1 oz American Silver Eagle</h1><span class="price">$92.30</span><button class="add-to-cart" disabled>Add to Cart</button></main>`);
     expect(run(html)).toMatchObject({ price: 92.3, inStock: false, outcome: 'out_of_stock' });

@@ -127,6 +127,9 @@ function ownFlags(el: El, inSection: boolean): number {
   const itemprop = a.itemprop;
   if (itemprop && /^reviews?$/i.test(itemprop)) f |= F_REVIEW;
   if (a.itemtype && /schema\.org\/review/i.test(a.itemtype)) f |= F_REVIEW;
+  // The classes of <html> and <body> describe the page and its settings ("ast-woocommerce-cart-menu",
+  // "has-mega-menu"), never a region: the whole page is not a menu.
+  if (name === 'html' || name === 'body') return f;
   if (a.class) f |= cachedTokenFlags(a.class);
   if (a.id) f |= tokenFlags(a.id);
   return f;

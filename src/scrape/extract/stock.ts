@@ -56,6 +56,17 @@ function shortLines(text: string): string[] {
   return out;
 }
 
+/**
+ * A pre-order or back-order phrase of a line, unless the line states "in stock" first: then it qualifies
+ * large orders ("In stock (available on backorder beyond 5,000)"), while "Pre-order: in stock by March" stays one.
+ */
+function preorderOf(line: string): string | null {
+  const pre = PREORDER_RE.exec(line);
+  if (!pre) return null;
+  const stocked = IN_STOCK_RE.exec(line);
+  return stocked && stocked.index < pre.index ? null : pre[0];
+}
+
 /** Stock evidence of the product area; the caller weighs it against structured data. */
 export function pageStock(page: Page): PageStock {
   const area = page.area;
@@ -65,7 +76,7 @@ export function pageStock(page: Page): PageStock {
   const phrase = { ...none.phrase };
   for (const l of lines) {
     if (!phrase.out_of_stock && !PRICE_LINE_RE.test(l)) phrase.out_of_stock = OUT_OF_STOCK_RE.exec(l)?.[0] ?? null;
-    if (!phrase.preorder) phrase.preorder = PREORDER_RE.exec(l)?.[0] ?? null;
+    if (!phrase.preorder) phrase.preorder = preorderOf(l);
     if (!phrase.in_stock) phrase.in_stock = IN_STOCK_RE.exec(l)?.[0] ?? null;
     if (!phrase.discontinued) phrase.discontinued = DISCONTINUED_RE.exec(l)?.[0] ?? null;
   }
