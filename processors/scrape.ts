@@ -24,6 +24,25 @@ export interface ScrapeProcessorDeps {
   walls?: VendorWallStore;
   /** Pages a vendor has in the catalogue, to tell "every page walled". Default 0 (never walled, only suspected). */
   vendorPages?: (vendor: string) => number;
+  /**
+   * Follow-up of every attempt (asks for an export when a price row was stored, counts metrics). Its errors
+   * are logged, never thrown: the row is safe whatever the follow-up does. Default none.
+   */
+  afterScrape?: (attempt: ScrapeAttempt) => Promise<void>;
+}
+
+/** What one attempt of a scrape job came to, for its follow-up. */
+export interface ScrapeAttempt {
+  pollerId: string;
+  target: ScrapeJobData['target'];
+  /** The row's outcome (`ok`, `out_of_stock`, `blocked`, `rejected`, `error`, ...) or `rate_limited`. */
+  outcome: string;
+  /** A price row was stored (or logged while the database is away): the export has something new. */
+  priced: boolean;
+  /** The attempt ended the job (a row was written, or it was the last attempt). */
+  final: boolean;
+  durationMs: number;
+  tier: 'http';
 }
 
 export interface ScrapeJobResult {
@@ -40,8 +59,13 @@ export function rowContext(job: Job<ScrapeJobData>): RowContext {
 
 /** Thin adapter: scrape the job's target, write its row, and tell BullMQ whether to retry. */
 export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<ScrapeJobData, ScrapeJobResult> {
+  const follow = async (attempt: ScrapeAttempt) => {
+    await deps.afterScrape?.(attempt).catch((err: Error) => deps.logger?.warn({ err: err.message, target: `${attempt.target.coin}@${attempt.target.vendor}` }, 'scrape follow-up failed; the safety-net export will carry the row'));
+  };
   return async (job) => {
+    const started = Date.now();
     const { target } = job.data;
+    const attempt = (outcome: string, priced: boolean, final: boolean): ScrapeAttempt => ({ pollerId: job.data.pollerId, target, outcome, priced, final, durationMs: Date.now() - started, tier: 'http' });
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -69,20 +93,26 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     if (report.kind === 'rate_limited') {
       deps.logger?.warn({ vendor: target.vendor, ms: report.retryAfterMs }, 'vendor answered 429; pausing its queue');
       await deps.rateLimit(target.vendor, report.retryAfterMs);
+      await follow(attempt('rate_limited', false, false));
       throw Worker.RateLimitError();
     }
     if (report.kind === 'transient') {
       if (lastAttempt) await deps.sink.submit(failedRow(rowContext(job), report.reason));
+      await follow(attempt('error', false, lastAttempt));
       throw new Error(report.reason);
     }
     const row = rowFromReport(rowContext(job), report);
     const succeeded = !row.is_failed;
-    if (succeeded || report.final || lastAttempt) {
+    const final = succeeded || report.final || lastAttempt;
+    if (final) {
       const stored = await deps.sink.submit(row);
+      await follow(attempt(row.outcome, succeeded, true));
       if (succeeded) {
         await job.updateProgress(100);
         return { outcome: row.outcome, price: row.price, inStock: row.in_stock, stored };
       }
+    } else {
+      await follow(attempt(row.outcome, false, false));
     }
     const message = `${row.outcome}: ${row.reason ?? 'no reason given'}`;
     throw report.final ? new UnrecoverableError(message) : new Error(message);

@@ -76,6 +76,11 @@ const envSchema = z.object({
     .regex(/^(gold|silver|platinum|palladium)=\d+(\.\d+)?(,(gold|silver|platinum|palladium)=\d+(\.\d+)?)*$/, 'expected metal=USD pairs such as gold=4100,silver=52')
     .optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  ADMIN_USER: z.string().trim().min(1).max(128).optional(),
+  ADMIN_PASSWORD: z.string().min(8, 'expected at least 8 characters').max(256).optional(),
+  ADMIN_TOKEN: z.string().min(16, 'expected at least 16 characters').max(512).optional(),
+  ADMIN_READ_ONLY: bool.default(false),
+  CHROMIUM_PATH: z.string().trim().min(1).optional(),
 });
 
 export type EnvInput = Record<string, string | undefined>;
@@ -124,6 +129,13 @@ export interface Config {
   snapshotEveryMs: number;
   /** Configured spot in USD per troy ounce, until the spot feed supplies it: prices are judged against melt. */
   spotUsdPerOz: SpotPrices;
+  /**
+   * Who may use Bull Board and /metrics: basic auth (user and password, both set) and/or a bearer token.
+   * With neither, the API server listens on loopback only. Secrets: never logged.
+   */
+  admin: { user: string | undefined; password: string | undefined; token: string | undefined; readOnly: boolean };
+  /** Chromium for the browser tier and the status-page tests; default: found on PATH (chromium, chromium-browser). */
+  chromiumPath: string | undefined;
 }
 
 /** Spot per metal in USD per troy ounce; a missing metal is unknown (the per-metal range check applies). */
@@ -150,6 +162,9 @@ export function loadConfig(env: EnvInput = process.env): Config {
     throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`));
   }
   const e = parsed.data;
+  if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError([`${e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD'}: expected together with ${e.ADMIN_USER === undefined ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} (basic auth needs both)`]);
+  }
   const intervalMs = e.SCRAPE_INTERVAL_MINUTES * 60_000;
   const staggerMinutes = e.POLLER_STAGGER_MINUTES ?? defaultStaggerMinutes(e.POLLER_ID);
   return {
@@ -186,6 +201,8 @@ export function loadConfig(env: EnvInput = process.env): Config {
     snapshotDays: e.SNAPSHOT_DAYS,
     snapshotEveryMs: e.SNAPSHOT_EVERY_HOURS * 3_600_000,
     spotUsdPerOz: parseSpotPrices(e.SPOT_USD_PER_OZ),
+    admin: { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD, token: e.ADMIN_TOKEN, readOnly: e.ADMIN_READ_ONLY },
+    chromiumPath: e.CHROMIUM_PATH,
   };
 }
 

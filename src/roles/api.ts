@@ -1,40 +1,46 @@
 import express from 'express';
 import type { Server } from 'node:http';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Catalogue } from '../catalogue/load.js';
+import type { Config } from '../config/env.js';
 import type { PriceStore } from '../store/price-store.js';
+import { statusPageRouter } from '../api/status-page.js';
 
 export interface ApiRole {
   url: string;
   close(): Promise<void>;
 }
 
-/** Health and status over HTTP (the published-file endpoints come with the export role). */
-export async function startApiRole(options: { port: number; host: string; pollerId: string; store: PriceStore; logger: Logger }): Promise<ApiRole> {
-  const { store, pollerId } = options;
+export interface ApiRoleOptions {
+  config: Config;
+  store: PriceStore;
+  logger: Logger;
+  /** The poller's Redis connection (queues, schedulers). */
+  connection: Redis;
+  /** The catalogue as last accepted (it may change while the server runs). */
+  catalogue: () => Catalogue;
+}
+
+/** The poller's HTTP server: health, the status page and its JSON. */
+export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
+  const { store, config } = options;
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', async (_req, res) => {
     try {
       await store.probe();
-      res.json({ ok: true, poller: pollerId, database: 'up' });
+      res.json({ ok: true, poller: config.pollerId, database: 'up' });
     } catch {
-      res.status(503).json({ ok: false, poller: pollerId, database: 'unreachable' });
+      res.status(503).json({ ok: false, poller: config.pollerId, database: 'unreachable' });
     }
   });
-  app.get('/status', async (_req, res) => {
-    try {
-      const [counts, outcomes] = await Promise.all([store.counts(), store.outcomes(pollerId)]);
-      const failing = outcomes.filter((o) => o.consecutive_failures > 0);
-      res.json({ poller: pollerId, rows: counts, targets: outcomes.length, failing });
-    } catch (err) {
-      res.status(503).json({ error: `database unreachable: ${(err as Error).message}` });
-    }
-  });
+  app.use(statusPageRouter(options));
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(options.port, options.host, () => resolve(s));
+    const s = app.listen(config.apiPort, config.apiHost, () => resolve(s));
   });
   const { port } = server.address() as { port: number };
-  const url = `http://${options.host}:${port}`;
+  const url = `http://${config.apiHost}:${port}`;
   options.logger.info({ url }, 'api listening');
   return {
     url,

@@ -55,6 +55,9 @@ export interface Poller {
 export async function startPoller(options: PollerOptions): Promise<Poller> {
   const { config, logger, roles } = options;
   const catalogue = options.catalogue ?? (await loadCatalogue(config.cataloguePath));
+  /** The catalogue as last accepted: the scheduler's when it runs here, else the file as last watched. */
+  let watched = catalogue;
+  const currentCatalogue = (): Catalogue => scheduler?.catalogue ?? watched;
   const vendors = options.vendors ?? (await loadVendorDirectory(config.vendorsPath, config.workerConcurrency));
   const connection = createRedisConnection(options.redisUrl, { blocking: false, connectionName: `${config.pollerId}:control` });
   connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
@@ -107,27 +110,32 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         sink,
         fetch: options.fetch,
         priceContext: (t) => store.priceContext(t.coin, t.vendor, windowStart(new Date())),
-        onRowStored: (pollerId) => requestExport(exportQueue(pollerId), pollerId, config.exportMinIntervalMs),
+        afterScrape: async (attempt) => {
+          if (attempt.priced) await requestExport(exportQueue(attempt.pollerId), attempt.pollerId, config.exportMinIntervalMs);
+        },
       });
       await worker.ready();
-      if (!roles.includes('scheduler') && config.catalogueWatchMs > 0) {
-        stopWatching = watchCatalogue(config.cataloguePath, {
-          intervalMs: config.catalogueWatchMs,
-          onChange: (c) => worker!.addVendors(c),
-          onError: (err) => logger.error({ err: err.message }, 'catalogue edit refused; keeping the last good catalogue'),
-        });
-      }
     }
     if (roles.includes('scheduler')) {
       // One watcher, the scheduler's: workers follow the catalogue it accepts.
       scheduler = await startSchedulerRole({ config, logger, connection, catalogue, onAccepted: (c) => worker?.addVendors(c) });
+    }
+    // Without a scheduler (whose watcher the others follow), the workers and the API server watch the file themselves.
+    if (!roles.includes('scheduler') && config.catalogueWatchMs > 0 && (roles.includes('worker') || roles.includes('api') || roles.includes('exporter'))) {
+      stopWatching = watchCatalogue(config.cataloguePath, {
+        intervalMs: config.catalogueWatchMs,
+        onChange: (c) => {
+          watched = c;
+          worker?.addVendors(c);
+        },
+        onError: (err) => logger.error({ err: err.message }, 'catalogue edit refused; keeping the last good catalogue'),
+      });
     }
     if (roles.includes('exporter') || roles.includes('merger')) {
       if (await ensureLocalRemote(config.publishRemote)) logger.info({ remote: config.publishRemote }, 'created a local bare repository as the publishing remote');
       // Readers of their own: exports and snapshots never wait behind the row writer.
       const reader = openDatabase({ url: config.databaseUrl, authToken: config.databaseToken });
       closers.push(async () => reader.close());
-      const currentCatalogue = () => scheduler?.catalogue ?? catalogue;
       if (roles.includes('exporter')) {
         exporter = await startExporterRole({
           config,
@@ -169,7 +177,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       }
     }
     if (roles.includes('api')) {
-      api = await startApiRole({ port: config.apiPort, host: config.apiHost, pollerId: config.pollerId, store, logger });
+      api = await startApiRole({ config, store, logger, connection, catalogue: currentCatalogue });
     }
   } catch (err) {
     await worker?.close(0).catch(() => undefined);

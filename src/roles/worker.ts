@@ -33,8 +33,8 @@ export interface WorkerRoleOptions {
   sink: RowSink;
   fetch?: ScrapeProcessorDeps['fetch'];
   priceContext?: ScrapeProcessorDeps['priceContext'];
-  /** Called after each job that wrote a price row (the export fan-in). Errors are logged, never thrown. */
-  onRowStored?: (pollerId: string) => Promise<void>;
+  /** Follow-up of every scrape attempt (the export fan-in, metrics). Errors are logged, never thrown. */
+  afterScrape?: ScrapeProcessorDeps['afterScrape'];
 }
 
 /** One BullMQ worker per vendor queue, with that vendor's concurrency and rate limit. */
@@ -72,6 +72,7 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     priceContext: options.priceContext,
     walls: redisWallStore(producer, config.redisPrefix, config.pollerId),
     vendorPages: (vendor) => vendorPages.get(vendor) ?? 0,
+    afterScrape: options.afterScrape,
   });
 
   const onFailed = (job: Job<ScrapeJobData> | undefined, err: Error) => {
@@ -100,10 +101,6 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     });
     vendorOfQueue.set(scrapeQueueName(vendor), vendor);
     worker.on('failed', onFailed);
-    if (options.onRowStored) {
-      const notify = options.onRowStored;
-      worker.on('completed', (job) => void notify(job.data.pollerId).catch((err) => logger.warn({ err: err.message }, 'could not ask for an export; the safety-net export will carry the row')));
-    }
     worker.on('error', (err) => logger.error({ vendor, err: err.message }, 'worker error'));
     workers.set(vendor, worker);
   };
