@@ -7,6 +7,8 @@ export interface MergeJobResult {
   used: string[];
   skipped: Array<{ branch: string; reason: string }>;
   ms: number;
+  /** When the newest price on main was scraped, or null. */
+  newestDataAt: string | null;
 }
 
 /** Thin adapter: merge the poller branches into main. */

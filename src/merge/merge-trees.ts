@@ -1,4 +1,5 @@
 import type { CoinLatestFile } from '../contract/coin-latest-schema.js';
+import { NO_DATA_GENERATED_AT } from '../export/manifest.js';
 import { GLOBAL_LATEST_PATH, HISTORY_DAYS, MANIFEST_PATH, PROVIDERS_PATH, coinHistoryPath, coinLatestPath } from '../contract/published-files.js';
 import { buildCoinLatest } from '../export/coin-latest.js';
 import { buildGlobalLatest } from '../export/global-latest.js';
@@ -18,6 +19,8 @@ export interface MergeResult {
   used: string[];
   /** Branches left out whole, with why (invalid JSON, a file breaking the contract, no manifest). */
   skipped: Array<{ branch: string; reason: string }>;
+  /** When the newest data in the merged tree was scraped (the manifest's generated_at), or null without data. */
+  newestDataAt: string | null;
 }
 
 export interface MergeOptions {
@@ -44,7 +47,7 @@ export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptio
     if (parsed.ok) branches.push(parsed.branch);
     else skipped.push({ branch: tree.branch, reason: parsed.reason });
   }
-  if (!branches.length) return { files: new Map(), used: [], skipped };
+  if (!branches.length) return { files: new Map(), used: [], skipped, newestDataAt: null };
 
   const manifestParts = mergeManifestParts(branches.map((b) => b.manifest));
   const { slugs, anchorWindow, generatedAt } = manifestParts;
@@ -76,5 +79,5 @@ export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptio
 
   const files = new Map([...renderPublishedFiles(values)].map(([path, text]) => [root + path, text]));
   for (const b of branches) for (const [path, text] of b.other) if (!files.has(path)) files.set(path, text);
-  return { files: new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))), used: branches.map((b) => b.branch), skipped };
+  return { files: new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))), used: branches.map((b) => b.branch), skipped, newestDataAt: generatedAt === NO_DATA_GENERATED_AT ? null : generatedAt };
 }

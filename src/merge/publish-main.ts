@@ -34,6 +34,8 @@ export interface PublishMainResult {
   skipped: Array<{ branch: string; reason: string }>;
   snapshot: 'fresh' | 'kept' | 'none';
   ms: number;
+  /** When the newest price on main was scraped (freshness: the commit's time minus this), or null. */
+  newestDataAt: string | null;
 }
 
 /** `merge: api1+api2+api3 @ HH:MM` (UTC), naming the branches that took part. */
@@ -75,7 +77,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
     skipped.push(...merged.skipped);
     for (const s of skipped) options.logger?.warn({ branch: s.branch, reason: s.reason }, 'branch skipped by the merge');
     if (merged.used.length === 0) {
-      return { committed: false, sha: isFetchFailure(main) ? null : main.sha, used: [], skipped, snapshot: 'none', ms: Math.round(performance.now() - started) };
+      return { committed: false, sha: isFetchFailure(main) ? null : main.sha, used: [], skipped, snapshot: 'none', ms: Math.round(performance.now() - started), newestDataAt: null };
     }
 
     const files = new Map<string, string | Uint8Array>(merged.files);
@@ -113,6 +115,6 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       continue;
     }
     if (snapshot === 'fresh' && pushed.pushed) await writeFile(stateFile, JSON.stringify({ writtenAt: at.toISOString() }));
-    return { committed: pushed.committed, sha: pushed.sha, used: merged.used, skipped, snapshot, ms: Math.round(performance.now() - started) };
+    return { committed: pushed.committed, sha: pushed.sha, used: merged.used, skipped, snapshot, ms: Math.round(performance.now() - started), newestDataAt: merged.newestDataAt };
   }
 }

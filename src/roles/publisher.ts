@@ -13,6 +13,7 @@ import {
   type ExportJobData,
   type MergeJobData,
 } from '../../queues/publish-jobs.js';
+import { recordPublish, type PublishRecord } from '../../queues/publish-log.js';
 import { watchSchedulers } from '../../queues/scheduler-watch.js';
 import { createExportProcessor, type ExportProcessorDeps } from '../../processors/export.js';
 import { createMergeProcessor, type MergeJobResult } from '../../processors/merge.js';
@@ -33,6 +34,10 @@ interface QueueRoleOptions<D, R> {
   queueName: string;
   processor: Processor<D, R>;
   describe: (result: R) => Record<string, unknown>;
+  /** What goes to the publish log (status page, metrics, operator commands) when a job ends. */
+  kind: PublishRecord['kind'];
+  pollerOf: (data: D) => string;
+  committedOf: (result: R) => Pick<PublishRecord, 'committed' | 'sha' | 'newestDataAt'>;
 }
 
 /** Re-creates a safety-net scheduler that Redis lost. */
@@ -57,8 +62,16 @@ function startQueueRole<D, R>(options: QueueRoleOptions<D, R>): PublisherRole {
     // Exports and merges take seconds; a long lock keeps a slow push from being taken twice.
     lockDuration: Math.max(config.workerLockMs, 120_000),
   });
-  worker.on('completed', (job, result) => logger.info({ job: job.id, ...options.describe(result) }, `${options.queueName} done`));
-  worker.on('failed', (job, err) => logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, `${options.queueName} failed`));
+  const record = (entry: Omit<PublishRecord, 'kind' | 'at'>) =>
+    void recordPublish(connection, config.redisPrefix, { kind: options.kind, at: Date.now(), ...entry }).catch((err: Error) => logger.warn({ err: err.message }, 'could not record in the publish log'));
+  worker.on('completed', (job, result) => {
+    logger.info({ job: job.id, ...options.describe(result) }, `${options.queueName} done`);
+    record({ poller: options.pollerOf(job.data), ms: (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now()), ok: true, ...options.committedOf(result) });
+  });
+  worker.on('failed', (job, err) => {
+    logger.warn({ job: job?.id, attempt: job?.attemptsMade, err: err.message }, `${options.queueName} failed`);
+    if (job) record({ poller: options.pollerOf(job.data), ms: (job.finishedOn ?? Date.now()) - (job.processedOn ?? Date.now()), ok: false, committed: false, sha: null, error: err.message });
+  });
   worker.on('error', (err) => logger.error({ err: err.message }, `${options.queueName} worker error`));
   return {
     ready: () => worker.waitUntilReady().then(() => undefined),
@@ -93,6 +106,9 @@ export async function startExporterRole(options: {
       afterPublish: (pollerId) => requestMerge(mergeQueue, MERGE_AFTER_EXPORT_MS, { cause: 'export', after: pollerId }),
     }),
     describe: (r) => ({ committed: r.committed, sha: r.sha, files: r.files, ms: r.ms }),
+    kind: 'export',
+    pollerOf: (d) => d.pollerId,
+    committedOf: (r) => ({ committed: r.committed, sha: r.sha }),
   });
   return {
     ready: role.ready,
@@ -125,6 +141,9 @@ export async function startMergerRole(options: {
     queueName: MERGE_QUEUE_NAME,
     processor: createMergeProcessor(options.merge),
     describe: (r) => ({ committed: r.committed, sha: r.sha, used: r.used, skipped: r.skipped, ms: r.ms }),
+    kind: 'merge',
+    pollerOf: () => config.pollerId,
+    committedOf: (r) => ({ committed: r.committed, sha: r.sha, newestDataAt: r.newestDataAt }),
   });
   return {
     ready: role.ready,
