@@ -79,6 +79,37 @@ describe('publishing: database rows to poller branches to main', () => {
     expect(git(remote, 'rev-list', '--count', 'main')).toBe('1');
   });
 
+  it('a poller with no rows publishes nothing, and a branch that lost a coin never empties it on main', async () => {
+    const remote = join(tmp.path, 'guard.git');
+    await ensureLocalRemote(remote);
+    const lines: string[] = [];
+    const logger = captureLogger(lines);
+    // api4 has no row at all: no branch, no commit, a log line.
+    const empty = await publishPollerBranch({ client, catalogue, pollerId: 'api4', remoteUrl: remote, workDir: join(tmp.path, 'guard', 'api4'), logger, now: NOW });
+    expect(empty).toMatchObject({ committed: false, sha: null, skipped: 'no rows yet' });
+    expect(git(remote, 'for-each-ref', '--format=%(refname)')).toBe('');
+    expect(lines.join('')).toMatch(/no rows yet: nothing to publish/);
+    // A merge of nothing but empty branches makes no main.
+    expect(await publishMain({ remoteUrl: remote, branches: ['api4'], workDir: join(tmp.path, 'guard', 'merge'), client, logger, now: () => NOW })).toMatchObject({ committed: false, used: [] });
+
+    // main learns ase from api1; then api1's branch is rewritten without ase (a poller that lost it, or a stale tree).
+    await publishPollerBranch({ client, catalogue, pollerId: 'api1', remoteUrl: remote, workDir: join(tmp.path, 'guard', 'api1'), logger, now: NOW });
+    const first = await publishMain({ remoteUrl: remote, branches: ['api1'], workDir: join(tmp.path, 'guard', 'merge'), client, snapshotEveryMs: 0, logger, now: () => NOW });
+    expect(first.committed).toBe(true);
+    const aseOnMain = JSON.parse(git(remote, 'show', 'main:data/api/ase/latest.json'));
+    expect(Object.keys(aseOnMain.vendors).length).toBeGreaterThan(0);
+    const stripped = join(tmp.path, 'guard', 'stripped');
+    for (const path of git(remote, 'ls-tree', '-r', '--name-only', 'api1').split('\n').filter((f) => !f.startsWith('data/api/ase/'))) {
+      await mkdir(join(stripped, path, '..'), { recursive: true });
+      await writeFile(join(stripped, path), git(remote, 'show', `api1:${path}`));
+    }
+    await publishTree({ remoteUrl: remote, branch: 'api1', treeDir: stripped, message: 'api1: without ase', workDir: join(tmp.path, 'guard', 'stripped-git') });
+    await publishMain({ remoteUrl: remote, branches: ['api1'], workDir: join(tmp.path, 'guard', 'merge'), client, snapshotEveryMs: 0, logger, now: () => NOW });
+    const after = JSON.parse(git(remote, 'show', 'main:data/api/ase/latest.json'));
+    expect(after.vendors).toEqual(aseOnMain.vendors);
+    expect(git(remote, 'log', '-1', '--format=%s', 'main')).toMatch(/^merge: api1 @ /);
+  });
+
   it('two mergers at once never overwrite each other: main stays linear, every commit a full merge', async () => {
     const remote = join(tmp.path, 'race.git');
     await ensureLocalRemote(remote);

@@ -31,6 +31,8 @@ export interface PublishBranchResult {
   files: number;
   export: ExportStats;
   ms: number;
+  /** Why nothing was offered to git (no rows yet), when so. */
+  skipped?: string;
 }
 
 const prepared = new WeakSet<Client>();
@@ -58,6 +60,11 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     now,
     state: fileExportState(join(options.workDir, 'export-state.json')),
   });
+  // A poller without a row in the retention publishes nothing: an empty tree would only blank its branch.
+  if (stats.latestWindow === null) {
+    options.logger?.info({ poller: options.pollerId }, 'no rows yet: nothing to publish');
+    return { committed: false, sha: null, files: 0, export: stats, ms: Math.round(performance.now() - started), skipped: 'no rows yet' };
+  }
   // Always offered to git: a publish that failed last time is carried by this one; an unchanged tree makes no commit.
   const pushed = await publishTree({
     remoteUrl: options.remoteUrl,

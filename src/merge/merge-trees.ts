@@ -28,6 +28,11 @@ export interface MergeOptions {
   rules?: PublishRules;
   /** Folder of the price files inside each tree, e.g. `data/` for a repository tree. Default '' (paths relative to data/). */
   root?: string;
+  /**
+   * The tree now on main. A coin that no branch has data for keeps main's files as they are, so an empty or
+   * stale branch never empties a coin main has. Never counted as a branch used; ignored when invalid. Default none.
+   */
+  fallback?: BranchTree;
 }
 
 /**
@@ -50,10 +55,21 @@ export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptio
   if (!branches.length) return { files: new Map(), used: [], skipped, newestDataAt: null };
 
   const manifestParts = mergeManifestParts(branches.map((b) => b.manifest));
-  const { slugs, anchorWindow, generatedAt } = manifestParts;
+  const { anchorWindow, generatedAt } = manifestParts;
   const values = new Map<string, unknown>();
   const coinFiles: CoinLatestFile[] = [];
+  const main = options.fallback ? parsedFallback(options.fallback, root) : null;
+  const kept = keptFromFallback(main, branches);
+  const slugs = [...new Set([...manifestParts.slugs, ...kept.keys()])].sort();
+  for (const [slug, meta] of kept) if (!(slug in manifestParts.coinsMeta) && meta) manifestParts.coinsMeta[slug] = meta;
   for (const slug of slugs) {
+    if (main && kept.has(slug)) {
+      const latest = main.coinLatest.get(slug)!;
+      coinFiles.push(latest);
+      values.set(coinLatestPath(slug), latest);
+      for (const days of HISTORY_DAYS) values.set(coinHistoryPath(slug, days), main.history.get(slug)?.get(days) ?? []);
+      continue;
+    }
     const latests = branches.map((b) => b.coinLatest.get(slug)).filter((f): f is CoinLatestFile => f !== undefined);
     const latest = anchorWindow === null ? buildCoinLatest({ slug, anchorWindow: null, vendors: [], windowPrices: [] }) : mergeCoinLatest(slug, latests, anchorWindow, rules);
     coinFiles.push(latest);
@@ -80,4 +96,22 @@ export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptio
   const files = new Map([...renderPublishedFiles(values)].map(([path, text]) => [root + path, text]));
   for (const b of branches) for (const [path, text] of b.other) if (!files.has(path)) files.set(path, text);
   return { files: new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))), used: branches.map((b) => b.branch), skipped, newestDataAt: generatedAt === NO_DATA_GENERATED_AT ? null : generatedAt };
+}
+
+/** The fallback tree parsed, or null when it is invalid (then it is ignored). */
+function parsedFallback(tree: BranchTree, root: string): ParsedBranch | null {
+  const parsed = parseBranch(tree, root);
+  return parsed.ok ? parsed.branch : null;
+}
+
+/** Coins of the fallback tree (main) with vendors that no branch has data for, with their manifest meta. */
+function keptFromFallback(main: ParsedBranch | null, branches: readonly ParsedBranch[]): Map<string, PublishedManifest['coins_meta'][string] | undefined> {
+  const kept = new Map<string, PublishedManifest['coins_meta'][string] | undefined>();
+  if (!main) return kept;
+  const hasData = (f: CoinLatestFile | undefined) => f !== undefined && Object.keys(f.vendors).length > 0;
+  for (const [slug, latest] of main.coinLatest) {
+    if (!hasData(latest) || branches.some((b) => hasData(b.coinLatest.get(slug)))) continue;
+    kept.set(slug, main.manifest.coins_meta[slug]);
+  }
+  return kept;
 }

@@ -73,10 +73,12 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       if (isFetchFailure(b)) skipped.push({ branch: b.branch, reason: b.error });
       else trees.push({ branch: b.branch, files: b.files });
     }
-    const merged = mergeTrees(trees, { root: 'data/' });
+    // main as it is backs the merge: a coin that no branch has data for keeps main's files.
+    const merged = mergeTrees(trees, { root: 'data/', fallback: isFetchFailure(main) ? undefined : { branch: 'main', files: main.files } });
     skipped.push(...merged.skipped);
     for (const s of skipped) options.logger?.warn({ branch: s.branch, reason: s.reason }, 'branch skipped by the merge');
-    if (merged.used.length === 0) {
+    const used = merged.used;
+    if (used.length === 0) {
       return { committed: false, sha: isFetchFailure(main) ? null : main.sha, used: [], skipped, snapshot: 'none', ms: Math.round(performance.now() - started), newestDataAt: null };
     }
 
@@ -103,7 +105,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
     const pushed = await pushMain({
       remoteUrl: options.remoteUrl,
       files,
-      message: mergeCommitMessage(merged.used, at),
+      message: mergeCommitMessage(used, at),
       token: options.token,
       workDir: gitDir,
       expectedSha: isFetchFailure(main) ? null : main.sha,
@@ -115,6 +117,6 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       continue;
     }
     if (snapshot === 'fresh' && pushed.pushed) await writeFile(stateFile, JSON.stringify({ writtenAt: at.toISOString() }));
-    return { committed: pushed.committed, sha: pushed.sha, used: merged.used, skipped, snapshot, ms: Math.round(performance.now() - started), newestDataAt: merged.newestDataAt };
+    return { committed: pushed.committed, sha: pushed.sha, used, skipped, snapshot, ms: Math.round(performance.now() - started), newestDataAt: merged.newestDataAt };
   }
 }
