@@ -29,6 +29,11 @@ export interface ScrapeProcessorDeps {
    * are logged, never thrown: the row is safe whatever the follow-up does. Default none.
    */
   afterScrape?: (attempt: ScrapeAttempt) => Promise<void>;
+  /**
+   * The target as the catalogue has it now (URLs, name, weight), or null when it left the catalogue: a job
+   * queued before a restart or an edit never scrapes a URL the catalogue no longer has. Default: the job's copy.
+   */
+  resolveTarget?: (target: ScrapeJobData['target']) => ScrapeJobData['target'] | null;
 }
 
 /** What one attempt of a scrape job came to, for its follow-up. */
@@ -64,7 +69,8 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
   };
   return async (job) => {
     const started = Date.now();
-    const { target } = job.data;
+    const target = deps.resolveTarget ? deps.resolveTarget(job.data.target) : job.data.target;
+    if (!target) throw new UnrecoverableError(`${job.data.target.coin}@${job.data.target.vendor} is no longer in the catalogue: nothing scraped`);
     const attempt = (outcome: string, priced: boolean, final: boolean): ScrapeAttempt => ({ pollerId: job.data.pollerId, target, outcome, priced, final, durationMs: Date.now() - started, tier: 'http' });
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const controller = new AbortController();
@@ -88,7 +94,7 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
       clearTimeout(timer);
     }
 
-    if (report.kind === 'result' && deps.walls) report = await weighWall(report, job.data.target, deps);
+    if (report.kind === 'result' && deps.walls) report = await weighWall(report, target, deps);
 
     if (report.kind === 'rate_limited') {
       deps.logger?.warn({ vendor: target.vendor, ms: report.retryAfterMs }, 'vendor answered 429; pausing its queue');

@@ -1,6 +1,7 @@
 import { Queue, Worker, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { Catalogue } from '../catalogue/load.js';
+import type { Target } from '../catalogue/target.js';
 import type { Config } from '../config/env.js';
 import type { VendorDirectory } from '../config/vendors.js';
 import type { RowSink } from '../recovery/row-sink.js';
@@ -50,11 +51,13 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     if (!q) queues.set(vendor, (q = new Queue(scrapeQueueName(vendor), { connection: producer, prefix: config.redisPrefix })));
     return q;
   };
-  // Pages per vendor in the catalogue the workers serve, for "every page of the vendor walled".
+  // The catalogue as last accepted: jobs scrape its URLs, and "every page of a vendor walled" counts its pages.
   let vendorPages = new Map<string, number>();
-  const countPages = (catalogue: Catalogue) => {
+  let targets = new Map<string, Target>();
+  const acceptCatalogue = (catalogue: Catalogue) => {
     vendorPages = new Map();
     for (const t of catalogue.targets) vendorPages.set(t.vendor, (vendorPages.get(t.vendor) ?? 0) + 1);
+    targets = new Map(catalogue.targets.map((t) => [`${t.coin}@${t.vendor}`, t]));
   };
   const vendorOfQueue = new Map<string, string>();
   const backoffStrategy = scrapeBackoffStrategy(async (queueName) => {
@@ -73,6 +76,7 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     walls: redisWallStore(producer, config.redisPrefix, config.pollerId),
     vendorPages: (vendor) => vendorPages.get(vendor) ?? 0,
     afterScrape: options.afterScrape,
+    resolveTarget: (t) => targets.get(`${t.coin}@${t.vendor}`) ?? null,
   });
 
   const onFailed = (job: Job<ScrapeJobData> | undefined, err: Error) => {
@@ -106,7 +110,7 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
   };
 
   const addVendors = (catalogue: Catalogue) => {
-    countPages(catalogue);
+    acceptCatalogue(catalogue);
     for (const v of new Set(catalogue.targets.map((t) => t.vendor))) addVendor(v);
   };
   addVendors(options.catalogue);
