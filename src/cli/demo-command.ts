@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadCatalogue, parseCatalogue } from '../catalogue/load.js';
@@ -15,6 +16,7 @@ import { runJobNow } from '../../queues/publish-jobs.js';
 import { PriceStore } from '../store/price-store.js';
 import { createRedisConnection } from '../../queues/connection.js';
 import { enqueueScrapesNow, waitForJobs } from '../../queues/scrape-now.js';
+import { readPublishLog } from '../../queues/publish-log.js';
 import { progressReporter } from './progress.js';
 import { untilSignal } from './signals.js';
 
@@ -50,8 +52,9 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
 
   const redis = await ensureRedis({ url: process.env.REDIS_URL, dataDir: workdir });
   say(redis.note);
-  const runId = args.once ? `-${randomBytes(3).toString('hex')}` : '';
-  const prefix = `demo${runId}`;
+  // Each run has keys of its own, removed when it stops: a restart never meets the previous run's jobs.
+  const prefix = `demo-${randomBytes(3).toString('hex')}`;
+  const admin = { user: 'demo', password: randomBytes(9).toString('base64url'), token: undefined, readOnly: false };
   const store = new PriceStore({ url: `file:${join(workdir, 'prices.db')}` });
   await store.migrate();
   const vendors = vendorDirectory(DEMO_VENDOR_SETTINGS, 2);
@@ -78,9 +81,17 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
         spotUsdPerOz: { gold: DEFAULT_SPOT.gold, silver: DEFAULT_SPOT.silver, platinum: DEFAULT_SPOT.platinum, palladium: DEFAULT_SPOT.palladium },
       };
       const roles: Role[] = args.once ? ['worker', 'exporter', 'merger'] : ['scheduler', 'worker', 'exporter', 'merger'];
-      pollers.push(await startPoller({ config, logger, roles, redisUrl: redis.url, store, catalogue, vendors }));
+      // The first poller of the live demo serves the status page, Bull Board and metrics, with credentials of this run.
+      if (!args.once && i === 0) roles.push('api');
+      const api = !args.once && i === 0 ? { apiPort: await portOr(8080), admin } : {};
+      pollers.push(await startPoller({ config: { ...config, ...api }, logger, roles, redisUrl: redis.url, store, catalogue, vendors }));
     }
-    say(`${pollers.length} pollers (${pollerIds.join(', ')}) writing to ${store.description}; recovery logs in ${join(workdir, 'recovery')}; Redis keys under ${prefix}:*`);
+    say(`${pollers.length} pollers (${pollerIds.join(', ')}) writing to ${store.description}; recovery logs in ${join(workdir, 'recovery')}; Redis keys under ${prefix}:* (removed when the demo stops)`);
+    const url = pollers[0].api?.url;
+    if (url) {
+      say(`status page ${url}/   Bull Board ${url}/admin/queues   metrics ${url}/metrics   (user ${admin.user}, password ${admin.password})`);
+      say(`poller status: TURSO_DATABASE_URL=file:${join(workdir, 'prices.db')} npx poller status`);
+    }
 
     if (args.once) {
       const batchId = Date.now().toString(36);
@@ -114,15 +125,16 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
       return 0;
     }
 
-    say(`scraping every ${args.intervalMinutes} min per target, spread per vendor, pollers staggered; Ctrl-C stops`);
-    const timer = setInterval(() => void printSummary(store, say).catch(() => undefined), 5000);
+    say(`scraping every ${args.intervalMinutes} min per target, spread per vendor, pollers staggered; publishing to ${remote}; Ctrl-C stops`);
+    const published = publishingReporter(control, pollers.map((p) => p.config.redisPrefix), say);
+    const timer = setInterval(() => void printSummary(store, say).then(published).catch(() => undefined), 5000);
     await untilSignal();
     clearInterval(timer);
     say('stopping...');
     return 0;
   } finally {
     await Promise.all(pollers.map((p) => p.close().catch(() => undefined)));
-    if (args.once) await deleteKeys(control, `${prefix}:*`);
+    await deleteKeys(control, `${prefix}:*`);
     control.disconnect();
     await store.close();
     await fleet.close();
@@ -138,4 +150,30 @@ async function printSummary(store: PriceStore, say: (line: string) => void): Pro
     const price = r.price === null ? '-' : `$${Number(r.price).toFixed(2)}`;
     say(`    ${r.poller_id} ${r.coin_slug}@${r.vendor} ${price} ${r.outcome}${r.in_stock === 0 ? ' (out of stock)' : ''}`);
   }
+}
+
+/** `preferred` when it is free on loopback, else 0 (any free port). */
+async function portOr(preferred: number): Promise<number> {
+  const free = await new Promise<boolean>((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(preferred, '127.0.0.1', () => probe.close(() => resolve(true)));
+  });
+  return free ? preferred : 0;
+}
+
+/** Prints each export and merge once, as the publish log records them: the commit, its time, the age of the newest price on main. */
+function publishingReporter(redis: ReturnType<typeof createRedisConnection>, prefixes: string[], say: (line: string) => void): () => Promise<void> {
+  let since = Date.now();
+  return async () => {
+    const records = (await Promise.all(prefixes.map((p) => readPublishLog(redis, p)))).flatMap((log) => [...log.recent.export, ...log.recent.merge]);
+    const fresh = records.filter((r) => r.at > since).sort((a, b) => a.at - b.at);
+    for (const r of fresh) {
+      const what = r.kind === 'export' ? `export ${r.poller} -> branch ${r.poller}` : 'merge -> main';
+      const result = !r.ok ? `FAILED: ${r.error}` : r.committed ? `commit ${r.sha?.slice(0, 7)}` : 'nothing new';
+      const age = r.kind === 'merge' && r.newestDataAt ? `; newest price on main ${Math.max(0, Math.round((r.at - Date.parse(r.newestDataAt)) / 1000))} s old` : '';
+      say(`    ${what}: ${result} in ${(r.ms / 1000).toFixed(1)} s${age}`);
+    }
+    if (fresh.length) since = fresh.at(-1)!.at;
+  };
 }

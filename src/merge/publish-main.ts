@@ -70,8 +70,10 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
     const skipped: PublishMainResult['skipped'] = [];
     const trees = [];
     for (const b of fetched.slice(0, -1)) {
-      if (isFetchFailure(b)) skipped.push({ branch: b.branch, reason: b.error });
-      else trees.push({ branch: b.branch, files: b.files });
+      if (!isFetchFailure(b)) trees.push({ branch: b.branch, files: b.files });
+      // A branch its poller has not published yet (a fresh remote, a poller without rows) is expected, not a fault.
+      else if (b.missing) options.logger?.info({ branch: b.branch }, 'branch not published yet; merging the others');
+      else skipped.push({ branch: b.branch, reason: b.error });
     }
     // main as it is backs the merge: a coin that no branch has data for keeps main's files.
     const merged = mergeTrees(trees, { root: 'data/', fallback: isFetchFailure(main) ? undefined : { branch: 'main', files: main.files } });

@@ -75,15 +75,21 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     priceContext: options.priceContext,
     walls: redisWallStore(producer, config.redisPrefix, config.pollerId),
     vendorPages: (vendor) => vendorPages.get(vendor) ?? 0,
-    afterScrape: options.afterScrape,
+    afterScrape: async (attempt) => {
+      // One line per attempt: what an operator follows in the log (the row holds the price and the reason).
+      logger.info({ target: `${attempt.target.coin}@${attempt.target.vendor}`, poller: attempt.pollerId, tier: attempt.tier, ms: attempt.durationMs, outcome: attempt.outcome }, attempt.final ? 'scrape done' : 'scrape attempt, will retry');
+      await options.afterScrape?.(attempt);
+    },
     resolveTarget: (t) => targets.get(`${t.coin}@${t.vendor}`) ?? null,
   });
 
   const onFailed = (job: Job<ScrapeJobData> | undefined, err: Error) => {
     if (!job) return;
-    logger.warn({ job: job.id, target: job.name, attempt: job.attemptsMade, err: err.message }, 'scrape attempt failed');
+    // Attempts that reached the processor are logged by its follow-up (one line each, with the outcome).
+    logger.debug({ job: job.id, target: job.name, attempt: job.attemptsMade, err: err.message }, 'scrape attempt failed');
     // A job that stalled too often never reached the processor's own failure row: record it here.
     if (/stalled more than/i.test(err.message)) {
+      logger.warn({ job: job.id, target: job.name, err: err.message }, 'scrape job stalled too often; a failed row records it');
       void sink.submit(failedRow(rowContext(job), `job ${err.message}`)).catch(() => undefined);
     }
   };
