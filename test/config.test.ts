@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { CatalogueError, loadCatalogue, parseCatalogue } from '../src/catalogue/load.js';
-import { ConfigError, loadConfig, defaultStaggerMinutes } from '../src/config/env.js';
+import { ConfigError, loadConfig, defaultStaggerMs } from '../src/config/env.js';
 import { vendorDirectory, VendorsFileError, loadVendorDirectory } from '../src/config/vendors.js';
 import { scrubSecrets } from '../src/log.js';
 
@@ -63,7 +63,10 @@ describe('environment', () => {
     expect(loadConfig({ POLLER_ID: 'api2' }).staggerMs).toBe(5 * 60_000);
     expect(loadConfig({ POLLER_ID: 'api3' }).staggerMs).toBe(10 * 60_000);
     expect(loadConfig({ POLLER_ID: 'api3', POLLER_STAGGER_MINUTES: '7' }).staggerMs).toBe(7 * 60_000);
-    expect([1, 2, 3, 4].map((n) => defaultStaggerMinutes(`api${n}`))).toEqual([0, 5, 10, 0]);
+    expect([1, 2, 3, 4].map((n) => defaultStaggerMs(`api${n}`, 15 * 60_000) / 60_000)).toEqual([0, 5, 10, 0]);
+    // The demo's four pollers over one minute: every 15 s.
+    expect([1, 2, 3, 4].map((n) => defaultStaggerMs(`api${n}`, 60_000, 4))).toEqual([0, 15_000, 30_000, 45_000]);
+    expect(defaultStaggerMs('primary', 60_000)).toBe(0);
   });
 
   const bad: Array<[Record<string, string>, RegExp]> = [

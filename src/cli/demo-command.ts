@@ -3,7 +3,7 @@ import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadCatalogue, parseCatalogue } from '../catalogue/load.js';
-import { loadConfig, type Config } from '../config/env.js';
+import { defaultStaggerMs, loadConfig, type Config } from '../config/env.js';
 import { vendorDirectory } from '../config/vendors.js';
 import { DEFAULT_SPOT, startFleet, rewriteCatalogueForFleet } from '../fleet/index.js';
 import { createLogger } from '../log.js';
@@ -72,7 +72,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
         databaseUrl: `file:${join(workdir, 'prices.db')}`,
         recoveryLogDir: join(workdir, 'recovery', pollerId),
         intervalMs,
-        staggerMs: Math.floor((i * intervalMs) / pollerIds.length),
+        staggerMs: defaultStaggerMs(pollerId, intervalMs, pollerIds.length),
         scrapeBackoffMs: 1000,
         publishRemote: remote,
         publishDir: join(workdir, 'publish'),

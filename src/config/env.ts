@@ -166,10 +166,10 @@ export function loadConfig(env: EnvInput = process.env): Config {
     throw new ConfigError([`${e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD'}: expected together with ${e.ADMIN_USER === undefined ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} (basic auth needs both)`]);
   }
   const intervalMs = e.SCRAPE_INTERVAL_MINUTES * 60_000;
-  const staggerMinutes = e.POLLER_STAGGER_MINUTES ?? defaultStaggerMinutes(e.POLLER_ID);
+  const staggerMs = e.POLLER_STAGGER_MINUTES === undefined ? defaultStaggerMs(e.POLLER_ID, intervalMs) : e.POLLER_STAGGER_MINUTES * 60_000;
   return {
     pollerId: e.POLLER_ID,
-    staggerMs: (staggerMinutes * 60_000) % intervalMs,
+    staggerMs: staggerMs % intervalMs,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.REDIS_PREFIX,
     databaseUrl: e.TURSO_DATABASE_URL,
@@ -206,8 +206,17 @@ export function loadConfig(env: EnvInput = process.env): Config {
   };
 }
 
-/** api1 -> 0, api2 -> 5, api3 -> 10 minutes: three pollers give fresh data every 5 minutes. */
-export function defaultStaggerMinutes(pollerId: string): number {
+/** Pollers a fleet has unless told otherwise (api1, api2, api3). */
+export const DEFAULT_POLLER_COUNT = 3;
+
+/**
+ * Where in the scrape interval poller `apiN` starts: (N - 1) / pollers of it, so that the pollers' scrapes
+ * interleave evenly (api1 0, api2 5, api3 10 minutes of 15: fresh data every 5 minutes). An id without a
+ * number starts at 0. The one rule for production and the demo.
+ */
+export function defaultStaggerMs(pollerId: string, intervalMs: number, pollers = DEFAULT_POLLER_COUNT): number {
   const n = /(\d+)$/.exec(pollerId);
-  return n ? ((((Number(n[1]) - 1) * 5) % 15) + 15) % 15 : 0;
+  if (!n || pollers < 1) return 0;
+  const slot = (((Number(n[1]) - 1) % pollers) + pollers) % pollers;
+  return Math.floor((slot * intervalMs) / pollers);
 }
