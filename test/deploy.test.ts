@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { parse as parseToml } from 'smol-toml';
-import { loadConfig } from '../src/config/env.js';
+import { CONFIG_VARIABLES, loadConfig } from '../src/config/env.js';
 
 const ROLE_COMMANDS = ['start', 'scheduler', 'worker', 'exporter', 'merger', 'api'];
 
@@ -23,6 +23,24 @@ describe('deployment files', () => {
     }
     const redisConf = await readFile('deploy/redis.conf', 'utf8');
     expect(redisConf).toMatch(/^maxmemory-policy noeviction$/m);
+  });
+
+  it('the api service serves on every address with the admin credentials from .env; Redis keeps AOF and noeviction', async () => {
+    const compose = parseYaml(await readFile('docker-compose.yml', 'utf8'), { merge: true });
+    const api = compose.services.api;
+    expect(api.environment.API_HOST).toBe('0.0.0.0');
+    for (const v of ['ADMIN_USER', 'ADMIN_PASSWORD', 'ADMIN_TOKEN', 'ADMIN_READ_ONLY']) expect(String(api.environment[v]), v).toMatch(new RegExp(`^\\$\\{${v}:-`));
+    expect(api.ports).toEqual(['8080:8080']);
+    const redisConf = await readFile('deploy/redis.conf', 'utf8');
+    expect(redisConf).toMatch(/^appendonly yes$/m);
+    expect(redisConf).toMatch(/^maxmemory-policy noeviction$/m);
+  });
+
+  it('.env.example lists every variable the program reads, each with its default, and parses as a valid configuration', async () => {
+    const lines = (await readFile('.env.example', 'utf8')).split('\n').filter((l) => /^[A-Z_]+=/.test(l));
+    const env = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+    expect(Object.keys(env).sort()).toEqual([...CONFIG_VARIABLES].sort());
+    expect(() => loadConfig(env)).not.toThrow();
   });
 
   it('fly.toml parses, runs a real role and checks /healthz', async () => {

@@ -85,6 +85,9 @@ const envSchema = z.object({
 
 export type EnvInput = Record<string, string | undefined>;
 
+/** Every variable the program reads (`.env.example` lists each one with its default). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
 export interface Config {
   pollerId: string;
   /** Where in the interval this poller's scrapes start: api1 0 min, api2 5, api3 10 (of a 15-minute cycle). */
