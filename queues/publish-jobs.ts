@@ -1,4 +1,4 @@
-import { Queue, QueueEvents, type JobsOptions } from 'bullmq';
+import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
 import type { Redis } from 'ioredis';
 
 export interface ExportJobData {
@@ -26,8 +26,13 @@ const history: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
  * and the last row of a burst is never stranded.
  */
 export async function requestExport(queue: Queue<ExportJobData>, pollerId: string, minIntervalMs: number, cause: ExportJobData['cause'] = 'rows'): Promise<void> {
+  await addExportJob(queue, pollerId, minIntervalMs, cause);
+}
+
+/** requestExport, returning the job that carries the request: a new one, or the pending export it was absorbed by (operators wait on it). */
+export async function addExportJob(queue: Queue<ExportJobData>, pollerId: string, minIntervalMs: number, cause: ExportJobData['cause']): Promise<Job<ExportJobData>> {
   const window = Math.max(1, minIntervalMs);
-  await queue.add(
+  return queue.add(
     'export',
     { pollerId, cause },
     { delay: minIntervalMs, deduplication: { id: `export.${pollerId}`, ttl: window }, attempts: 5, backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 }, ...history },
@@ -36,7 +41,12 @@ export async function requestExport(queue: Queue<ExportJobData>, pollerId: strin
 
 /** A merge soon after an export; exports of several pollers within `delayMs` share one merge. */
 export async function requestMerge(queue: Queue<MergeJobData>, delayMs: number, data: MergeJobData): Promise<void> {
-  await queue.add('merge', data, {
+  await addMergeJob(queue, delayMs, data);
+}
+
+/** requestMerge, returning the job that carries the request: a new one, or the pending merge it was absorbed by (operators wait on it). */
+export async function addMergeJob(queue: Queue<MergeJobData>, delayMs: number, data: MergeJobData): Promise<Job<MergeJobData>> {
+  return queue.add('merge', data, {
     delay: delayMs,
     deduplication: { id: 'merge', ttl: Math.max(1, delayMs) },
     attempts: 5,

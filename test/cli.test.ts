@@ -6,7 +6,10 @@ import { runPoller, spawnPoller } from './support/cli.js';
 import { testRedis } from './support/redis.js';
 import { tempDir } from './support/temp.js';
 
-const COMMANDS = ['start', 'scheduler', 'worker', 'api', 'exporter', 'merger', 'export', 'import-log', 'extract', 'fleet', 'demo', 'bench', 'status'];
+const COMMANDS = [
+  'start', 'scheduler', 'worker', 'api', 'exporter', 'merger', 'export', 'import-log', 'extract', 'fleet', 'demo', 'bench', 'status',
+  'queues', 'trigger', 'pause', 'resume', 'export-now', 'merge-now', 'retry-failed', 'doctor',
+];
 const REAL = 'test/fixtures/contract/config/providers.json';
 
 describe('the poller program', () => {

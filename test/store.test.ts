@@ -68,6 +68,32 @@ describe('PriceStore on a local file', () => {
   });
 });
 
+describe('a failed job retried by an operator', () => {
+  it('its success replaces the failed row of the same key and clears the failure streak; a failed row never replaces a success', async () => {
+    const dir = await tempDir('store-retry');
+    const url = `file:${join(dir.path, 'prices.db')}`;
+    const store = new PriceStore({ url });
+    try {
+      await store.migrate();
+      const t = { coin_slug: 'ase', vendor: 'apmex', key: 'api1/job-7' };
+      const failed = sampleRow(1, { ...t, scraped_at: '2026-11-23T12:00:00.000Z', is_failed: true, price: null, in_stock: null, outcome: 'error', reason: 'HTTP 500 from the vendor', confidence: null, matched_by: null });
+      await store.write(failed);
+      expect((await store.outcomes('api1'))[0]).toMatchObject({ consecutive_failures: 1, last_outcome: 'error' });
+      await store.write(sampleRow(2, { ...t, scraped_at: '2026-11-23T12:20:00.000Z', price: 93.4, outcome: 'ok' }));
+      await store.write(failed);
+      const client = createClient({ url });
+      const rows = (await client.execute("SELECT price, is_failed, outcome, scraped_at FROM price_snapshots WHERE idem_key = 'api1/job-7'")).rows;
+      client.close();
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ price: 93.4, is_failed: 0, outcome: 'ok', scraped_at: '2026-11-23T12:20:00.000Z' });
+      expect((await store.outcomes('api1'))[0]).toMatchObject({ consecutive_failures: 0, last_outcome: 'ok', last_price: 93.4 });
+    } finally {
+      await store.close();
+      await dir.remove();
+    }
+  });
+});
+
 describe('PriceStore against a real libSQL server (sqld) with a Turso token', () => {
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let sqld: SqldHandle;

@@ -1,13 +1,23 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { BENCH_SECTIONS, runBench, type BenchSection } from '../bench/run-bench.js';
+import { scrubSecrets } from '../log.js';
 import { demoCommand } from './demo-command.js';
+import { doctorCommand } from './doctor-command.js';
 import { reportError, UsageError } from './errors.js';
 import { exportCommand } from './export-command.js';
+import { exportNowCommand } from './export-now-command.js';
 import { extractCommand } from './extract-command.js';
 import { fleetCommand } from './fleet-command.js';
 import { importLogCommand } from './import-log-command.js';
+import { mergeNowCommand } from './merge-now-command.js';
+import { OperatorError, secondsArg } from './operator.js';
+import { pauseCommand } from './pause-command.js';
+import { queuesCommand } from './queues-command.js';
+import { resumeCommand } from './resume-command.js';
+import { retryFailedCommand } from './retry-failed-command.js';
 import { runRoles } from './run-roles.js';
 import { statusCommand } from './status-command.js';
+import { triggerCommand } from './trigger-command.js';
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -22,6 +32,13 @@ interface Command {
 }
 
 const ENV_NOTE = 'Configuration comes from environment variables (see README.md, Configuration).';
+
+/** The operator's commands talk to the poller's Redis; how they find it. */
+const REDIS_NOTE = `Redis: REDIS_URL, else 127.0.0.1:6379 (never a private one: point REDIS_URL at the poller's Redis), keys under
+REDIS_PREFIX (default bull; the demo uses demo:apiN).`;
+
+/** Options of the commands that wait for a job. */
+const WAIT_OPTIONS = { json: { type: 'boolean' }, timeout: { type: 'string' }, 'wait-worker': { type: 'string' } } as const;
 
 const COMMANDS: Record<string, Command> = {
   start: {
@@ -204,11 +221,147 @@ reference measured in the same run. Never part of npm test. Default about 11 min
     },
   },
   status: {
-    summary: 'row counts and failing targets from the database',
+    summary: 'row counts, targets and failing targets from the database',
     usage: 'poller status [--json]',
-    help: `Reads TURSO_DATABASE_URL and prints rows per poller and the targets whose last scrapes failed. ${ENV_NOTE}`,
+    help: `Reads TURSO_DATABASE_URL and prints rows per poller, the targets seen (each coin x vendor once, and per
+poller) and the targets whose last scrapes failed. It reads only: a file: database that does not exist is an
+error naming it (nothing is created) and nothing is migrated. A demo's database:
+  TURSO_DATABASE_URL=file:/tmp/demo/prices.db poller status
+  --json   one JSON object: counts, targets, failingTargets, targetsByPoller, failing, blockedVendors
+${ENV_NOTE}`,
     options: { json: { type: 'boolean' } },
     run: (v) => statusCommand(!!v.json),
+  },
+  queues: {
+    summary: 'jobs per queue and state, job schedulers, connected workers, paused or not',
+    usage: 'poller queues [--json]',
+    help: `Every queue of the poller: scrape.{vendor} of the catalogue, export.{POLLER_ID}, merge, and any other queue
+under REDIS_PREFIX (found with SCAN). Per queue: waiting, active, delayed, failed and completed jobs, job
+schedulers, workers connected (CLIENT LIST) and whether it is paused. Reads only.
+  --json   one JSON object (per queue: counts by BullMQ state, scheduler ids, workers, paused)
+${REDIS_NOTE}`,
+    options: { json: { type: 'boolean' } },
+    run: (v) => queuesCommand(!!v.json),
+  },
+  trigger: {
+    summary: 'scrape one target now on its vendor queue, wait for it, print the row written',
+    usage: 'poller trigger <coin> <vendor> [--json] [--timeout SECONDS] [--wait-worker SECONDS]',
+    help: `Adds one scrape job of the catalogue's coin x vendor (POLLER_ID's, with a batch id of its own) to
+scrape.{vendor}; a running worker (poller worker or poller start) takes it. Waits for it and prints price,
+stock, outcome and reason of the row written, from the job and the database (TURSO_DATABASE_URL). A paused queue
+holds the job until poller resume <vendor>. Exit 0 when the scrape succeeded, 1 when it failed, when no
+worker is connected or when the job did not end in time (it stays queued), 2 for an unknown coin or vendor.
+  --timeout S       how long to wait for the job (default 120)
+  --wait-worker S   how long to wait for a worker to be connected to the queue (default 5)
+  --json            one JSON object
+${REDIS_NOTE}`,
+    options: WAIT_OPTIONS,
+    positionals: true,
+    run: (v, p) => {
+      if (p.length !== 2) throw new UsageError(`give a coin and a vendor, e.g. poller trigger ase apmex\nusage: ${COMMANDS.trigger.usage}`);
+      return triggerCommand({
+        coin: p[0], vendor: p[1], json: !!v.json,
+        timeoutMs: secondsArg(v.timeout, 'timeout', 120, COMMANDS.trigger.usage),
+        workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, COMMANDS.trigger.usage),
+      });
+    },
+  },
+  pause: {
+    summary: "pause a vendor's scrape queue (workers take none of its jobs until resume)",
+    usage: 'poller pause <vendor> [--json]',
+    help: `BullMQ Queue.pause() of scrape.{vendor}: workers take no new job from it (running ones finish), the
+schedulers keep adding jobs, which wait. Prints the new state. Undo with poller resume <vendor>.
+  --json   one JSON object
+${REDIS_NOTE}`,
+    options: { json: { type: 'boolean' } },
+    positionals: true,
+    run: (v, p) => {
+      if (p.length !== 1) throw new UsageError(`give one vendor, e.g. poller pause apmex\nusage: ${COMMANDS.pause.usage}`);
+      return pauseCommand(p[0], !!v.json);
+    },
+  },
+  resume: {
+    summary: "resume a vendor's paused scrape queue",
+    usage: 'poller resume <vendor> [--json]',
+    help: `BullMQ Queue.resume() of scrape.{vendor}: workers take its waiting jobs again. Prints the new state.
+  --json   one JSON object
+${REDIS_NOTE}`,
+    options: { json: { type: 'boolean' } },
+    positionals: true,
+    run: (v, p) => {
+      if (p.length !== 1) throw new UsageError(`give one vendor, e.g. poller resume apmex\nusage: ${COMMANDS.resume.usage}`);
+      return resumeCommand(p[0], !!v.json);
+    },
+  },
+  'export-now': {
+    summary: "export this poller's branch now through its export queue; prints the commit",
+    usage: 'poller export-now [--json] [--timeout SECONDS] [--wait-worker SECONDS]',
+    help: `Asks for an export of POLLER_ID on export.{POLLER_ID} (cause manual, no delay; an export already pending
+carries the request and is made due now). A running exporter (poller exporter or poller start) takes it; with
+none connected the command says so and exits 1. Prints the commit on branch POLLER_ID: its sha, or "nothing
+changed", and how long it took.
+  --timeout S       how long to wait for the export (default 300; a failed attempt is retried by BullMQ)
+  --wait-worker S   how long to wait for an exporter to be connected (default 5)
+  --json            one JSON object
+${REDIS_NOTE}`,
+    options: WAIT_OPTIONS,
+    run: (v) =>
+      exportNowCommand({
+        json: !!v.json,
+        timeoutMs: secondsArg(v.timeout, 'timeout', 300, COMMANDS['export-now'].usage),
+        workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, COMMANDS['export-now'].usage),
+      }),
+  },
+  'merge-now': {
+    summary: 'merge the poller branches into main now through the merge queue; prints the commit',
+    usage: 'poller merge-now [--json] [--timeout SECONDS] [--wait-worker SECONDS]',
+    help: `Asks for a merge of PUBLISH_BRANCHES into main on the merge queue (cause manual; a merge already pending
+carries the request and is made due now). A running merger (poller merger or poller start) takes it; with none
+connected the command says so and exits 1. Prints the commit on main (sha or "nothing changed"), the branches
+merged and skipped, and how long it took.
+  --timeout S       how long to wait for the merge (default 300)
+  --wait-worker S   how long to wait for a merger to be connected (default 5)
+  --json            one JSON object
+${REDIS_NOTE}`,
+    options: WAIT_OPTIONS,
+    run: (v) =>
+      mergeNowCommand({
+        json: !!v.json,
+        timeoutMs: secondsArg(v.timeout, 'timeout', 300, COMMANDS['merge-now'].usage),
+        workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, COMMANDS['merge-now'].usage),
+      }),
+  },
+  'retry-failed': {
+    summary: 'retry the failed scrape jobs of one vendor or of every vendor',
+    usage: 'poller retry-failed [vendor] [--json]',
+    help: `BullMQ Queue.retryJobs({state: 'failed'}) on scrape.{vendor}, or on every scrape queue (the catalogue's and
+those under REDIS_PREFIX): failed jobs go back to waiting and workers take them again. Prints how many.
+Rows are keyed by their job: where a failed job already stored its failed row, the retry's result stays in the
+job and does not replace that row (the next scheduled scrape, or poller trigger, writes a new one).
+  --json   one JSON object
+${REDIS_NOTE}`,
+    options: { json: { type: 'boolean' } },
+    positionals: true,
+    run: (v, p) => {
+      if (p.length > 1) throw new UsageError(`give at most one vendor\nusage: ${COMMANDS['retry-failed'].usage}`);
+      return retryFailedCommand(p[0], !!v.json);
+    },
+  },
+  doctor: {
+    summary: 'check Redis, database, git remote, Chromium, catalogue and clock; say how to fix what fails',
+    usage: 'poller doctor [--json]',
+    help: `One line per check, ok or FAIL with how to fix it; exit 1 when one fails. Reads only: creates, migrates
+and pushes nothing.
+  config      the environment variables are valid
+  redis       REDIS_URL (else 127.0.0.1:6379) answers, and its maxmemory-policy is noeviction
+  database    TURSO_DATABASE_URL answers (with TURSO_AUTH_TOKEN) and every migration is applied
+  git remote  API_DATA_REPO answers git ls-remote with its credentials (GITHUB_TOKEN, never printed)
+  chromium    CHROMIUM_PATH, else chromium or chromium-browser on PATH, runs --version
+  catalogue   CATALOGUE_PATH is a valid catalogue with enabled targets
+  clock       this host's clock is within 30 s of the Redis server's TIME
+  --json      {ok, checks: [{name, status, detail, fix}]}`,
+    options: { json: { type: 'boolean' } },
+    run: (v) => doctorCommand(!!v.json),
   },
 };
 
@@ -270,6 +423,11 @@ export async function main(argv: string[]): Promise<number> {
     }
     return await command.run(parsed.values as Values, parsed.positionals);
   } catch (err) {
+    // The operator's commands: what could not be done, in one line, and their own exit status.
+    if (err instanceof OperatorError) {
+      process.stderr.write(`poller ${name}: ${scrubSecrets(err.message)}\n`);
+      return err.exitCode;
+    }
     return reportError(err, name);
   }
 }

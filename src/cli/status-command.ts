@@ -1,30 +1,59 @@
+import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/env.js';
 import { BLOCKED_VENDOR_REASON } from '../scrape/retry-policy.js';
+import { targetKey } from '../catalogue/target.js';
 import { PriceStore } from '../store/price-store.js';
+import { databaseFilePath, databaseProblem, missingDatabaseMessage, OperatorError } from './operator.js';
 
-/** `poller status`: row counts and the targets that fail, from the database. */
+/**
+ * `poller status`: row counts and the targets that fail, from the database. Reads only: a `file:` database that
+ * does not exist is an error naming it (nothing is created), and nothing is migrated.
+ */
 export async function statusCommand(json: boolean): Promise<number> {
   const config = loadConfig();
+  const path = databaseFilePath(config.databaseUrl);
+  if (path !== null && !existsSync(path)) throw new OperatorError(missingDatabaseMessage(path));
   const store = new PriceStore({ url: config.databaseUrl, authToken: config.databaseToken });
   try {
-    await store.migrate();
-    const [counts, outcomes] = await Promise.all([store.counts(), store.outcomes()]);
+    let counts, outcomes;
+    try {
+      [counts, outcomes] = await Promise.all([store.counts(), store.outcomes()]);
+    } catch (err) {
+      throw new OperatorError(databaseProblem(err, store.description));
+    }
+    // target_outcomes has a row per poller and target: count targets once, and per poller.
+    const targets = new Set(outcomes.map((o) => targetKey({ coin: o.coin_slug, vendor: o.vendor })));
     const failing = outcomes.filter((o) => o.consecutive_failures > 0);
+    const failingTargets = new Set(failing.map((o) => targetKey({ coin: o.coin_slug, vendor: o.vendor })));
+    const byPoller: Record<string, { targets: number; failing: number }> = {};
+    for (const o of outcomes) {
+      const p = (byPoller[o.poller_id] ??= { targets: 0, failing: 0 });
+      p.targets++;
+      if (o.consecutive_failures > 0) p.failing++;
+    }
     // A vendor that walls every page is one line, not one per page (the worker's reason says so on each row).
     const blocked = new Map<string, string>();
     for (const o of failing) if (o.last_error?.startsWith(BLOCKED_VENDOR_REASON)) blocked.set(`${o.poller_id} ${o.vendor}`, o.last_error.split(';')[0]);
     const blockedVendors = [...blocked].map(([who, reason]) => ({ poller: who.split(' ')[0], vendor: who.split(' ')[1], reason }));
     if (json) {
-      process.stdout.write(JSON.stringify({ database: store.description, counts, targets: outcomes.length, failing, blockedVendors }, null, 2) + '\n');
+      process.stdout.write(
+        JSON.stringify(
+          { database: store.description, counts, targets: targets.size, failingTargets: failingTargets.size, targetsByPoller: byPoller, failing, blockedVendors },
+          null,
+          2,
+        ) + '\n',
+      );
       return 0;
     }
     const others = failing.filter((o) => !blocked.has(`${o.poller_id} ${o.vendor}`));
+    const pollers = Object.keys({ ...counts.byPoller, ...byPoller }).sort();
     const lines = [
       `database ${store.description}: ${counts.rows} rows (${counts.failed} failed)`,
-      ...Object.entries(counts.byPoller).map(([p, n]) => `  ${p}: ${n} rows`),
-      `${outcomes.length} targets seen, ${failing.length} failing`,
+      ...pollers.map((p) => `  ${p}: ${counts.byPoller[p] ?? 0} rows, ${byPoller[p]?.targets ?? 0} targets seen, ${byPoller[p]?.failing ?? 0} failing`),
+      `${targets.size} targets seen, ${failingTargets.size} failing${pollers.length > 1 ? ' on at least one poller' : ''}`,
       ...blockedVendors.map((b) => `  ${b.poller} ${b.vendor}: ${b.reason}`),
       ...others.slice(0, 20).map((o) => `  ${o.poller_id} ${o.coin_slug}@${o.vendor}: ${o.consecutive_failures}x ${o.last_outcome}: ${o.last_error ?? ''}`),
+      ...(others.length > 20 ? [`  ... and ${others.length - 20} more (poller status --json lists them all)`] : []),
     ];
     process.stdout.write(lines.join('\n') + '\n');
     return 0;

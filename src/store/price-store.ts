@@ -13,9 +13,14 @@ export interface PriceStoreOptions extends DatabaseOptions {
 const INSERT_ROW = `INSERT INTO price_snapshots
   (scraped_at, window_start, coin_slug, vendor, price, source, confidence, is_failed, in_stock, poller_id, idem_key, outcome, reason, matched_by)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-  ON CONFLICT (idem_key) DO NOTHING`;
+  ON CONFLICT (idem_key) DO UPDATE SET
+    scraped_at = excluded.scraped_at, window_start = excluded.window_start, price = excluded.price, source = excluded.source,
+    confidence = excluded.confidence, is_failed = excluded.is_failed, in_stock = excluded.in_stock, outcome = excluded.outcome,
+    reason = excluded.reason, matched_by = excluded.matched_by
+  WHERE price_snapshots.is_failed = 1 AND excluded.is_failed = 0`;
 
-// Idempotent and ordered: the same key changes nothing, and an older row never overwrites a newer outcome.
+// Idempotent and ordered: the same key changes nothing (except a success that replaces its job's failed row, when
+// an operator retried a failed job), and an older row never overwrites a newer outcome.
 const UPSERT_OUTCOME = `INSERT INTO target_outcomes
   (poller_id, coin_slug, vendor, last_key, last_attempt_at, last_outcome, last_success_at, last_price, last_error, last_error_at, consecutive_failures)
   VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -28,7 +33,8 @@ const UPSERT_OUTCOME = `INSERT INTO target_outcomes
     last_error = COALESCE(excluded.last_error, target_outcomes.last_error),
     last_error_at = COALESCE(excluded.last_error_at, target_outcomes.last_error_at),
     consecutive_failures = CASE WHEN excluded.consecutive_failures = 0 THEN 0 ELSE target_outcomes.consecutive_failures + 1 END
-  WHERE target_outcomes.last_key <> excluded.last_key AND excluded.last_attempt_at >= target_outcomes.last_attempt_at`;
+  WHERE (target_outcomes.last_key <> excluded.last_key AND excluded.last_attempt_at >= target_outcomes.last_attempt_at)
+     OR (target_outcomes.last_key = excluded.last_key AND target_outcomes.consecutive_failures > 0 AND excluded.consecutive_failures = 0)`;
 
 /** A page was read (even if out of stock): the target works. */
 export function isSuccessfulRow(row: PriceRow): boolean {
@@ -48,7 +54,20 @@ export interface TargetOutcome {
   consecutive_failures: number;
 }
 
+/** A target whose last attempts failed (see PriceStore.failureStreaks). */
+export interface FailureStreak {
+  coin_slug: string;
+  vendor: string;
+  /** scraped_at of the first failed row after the last success; null when unknown. */
+  since: string | null;
+  /** Price of the last row (a rejected row keeps the refused value); null when it had none. */
+  last_row_price: number | null;
+}
+
 /**
+ * Rows are idempotent by key (one per scrape job): the same row twice is one row, a failed row never replaces
+ * anything, and a successful row replaces its job's failed row (a failed job that an operator retried).
+ *
  * The one writer of a process. Writes are serialised (one client, one transaction at a time) and rows that
  * arrive while a transaction runs are coalesced into the next batch.
  */
@@ -209,6 +228,30 @@ export class PriceStore {
         : 'SELECT * FROM target_outcomes ORDER BY poller_id, coin_slug, vendor',
     );
     return res.rows.map((r) => ({ ...(r as unknown as TargetOutcome), consecutive_failures: Number(r.consecutive_failures) }));
+  }
+
+  /**
+   * Targets of a poller whose last attempts failed: when the streak began (its first row after the last success;
+   * null when those rows are gone) and the last row's price (a rejected row keeps the value it refused).
+   */
+  async failureStreaks(pollerId: string): Promise<FailureStreak[]> {
+    const res = await this.db().execute({
+      sql: `SELECT o.coin_slug, o.vendor,
+              (SELECT MIN(p.scraped_at) FROM price_snapshots p
+                WHERE p.coin_slug = o.coin_slug AND p.vendor = o.vendor AND p.poller_id = o.poller_id
+                  AND p.scraped_at > COALESCE(o.last_success_at, '')) AS since,
+              l.price AS last_row_price
+            FROM target_outcomes o LEFT JOIN price_snapshots l ON l.idem_key = o.last_key
+            WHERE o.poller_id = ? AND o.consecutive_failures > 0
+            ORDER BY o.coin_slug, o.vendor`,
+      args: [pollerId],
+    });
+    return res.rows.map((r) => ({
+      coin_slug: String(r.coin_slug),
+      vendor: String(r.vendor),
+      since: r.since === null ? null : String(r.since),
+      last_row_price: r.last_row_price === null ? null : Number(r.last_row_price),
+    }));
   }
 
   /** The newest rows, newest first, for live summaries. */
