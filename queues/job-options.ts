@@ -34,3 +34,17 @@ export function scrapeBackoffStrategy(waitingIn: (queueName: string) => Promise<
     return retryDelayMs(attemptsMade, waiting, { gapMs });
   };
 }
+
+/** How an export or merge job came: asked for by rows or an export, the safety-net scheduler, or run now by a person. */
+export type PublishJobKind = 'request' | 'schedule' | 'now';
+
+/**
+ * Defaults of export and merge jobs. Attempts: 5 for a request (rows keep arriving, the publish must land),
+ * 3 for the safety net (it comes again), 1 for a run now (its caller reports the failure). Retries back off
+ * exponentially from 5 s with 50% jitter. History: completed jobs a day, failed ones a week, 500 of each.
+ */
+export function publishJobOptions(kind: PublishJobKind): JobsOptions {
+  const history = { removeOnComplete: { age: 24 * 3600, count: 500 }, removeOnFail: { age: 7 * 24 * 3600, count: 500 } };
+  if (kind === 'now') return { attempts: 1, ...history };
+  return { attempts: kind === 'request' ? 5 : 3, backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 }, ...history };
+}

@@ -1,5 +1,6 @@
-import { Queue, QueueEvents, type Job, type JobsOptions } from 'bullmq';
+import { Queue, QueueEvents, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { publishJobOptions } from './job-options.js';
 
 export interface ExportJobData {
   pollerId: string;
@@ -9,14 +10,7 @@ export interface ExportJobData {
 
 export interface MergeJobData {
   cause: 'export' | 'schedule' | 'manual';
-  /** The branch whose export asked for this merge, if any. */
-  after?: string;
 }
-
-const history: Pick<JobsOptions, 'removeOnComplete' | 'removeOnFail'> = {
-  removeOnComplete: { age: 24 * 3600, count: 500 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 500 },
-};
 
 /**
  * Throttled fan-in: the first request of a quiet period creates an export due in `minIntervalMs`;
@@ -35,7 +29,7 @@ export async function addExportJob(queue: Queue<ExportJobData>, pollerId: string
   return queue.add(
     'export',
     { pollerId, cause },
-    { delay: minIntervalMs, deduplication: { id: `export.${pollerId}`, ttl: window }, attempts: 5, backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 }, ...history },
+    { ...publishJobOptions('request'), delay: minIntervalMs, deduplication: { id: `export.${pollerId}`, ttl: window } },
   );
 }
 
@@ -46,13 +40,7 @@ export async function requestMerge(queue: Queue<MergeJobData>, delayMs: number, 
 
 /** requestMerge, returning the job that carries the request: a new one, or the pending merge it was absorbed by (operators wait on it). */
 export async function addMergeJob(queue: Queue<MergeJobData>, delayMs: number, data: MergeJobData): Promise<Job<MergeJobData>> {
-  return queue.add('merge', data, {
-    delay: delayMs,
-    deduplication: { id: 'merge', ttl: Math.max(1, delayMs) },
-    attempts: 5,
-    backoff: { type: 'exponential', delay: 5_000, jitter: 0.5 },
-    ...history,
-  });
+  return queue.add('merge', data, { ...publishJobOptions('request'), delay: delayMs, deduplication: { id: 'merge', ttl: Math.max(1, delayMs) } });
 }
 
 /** Scheduler ids of the safety nets. */
@@ -61,11 +49,11 @@ export const MERGE_SCHEDULER_ID = 'merge';
 
 /** Safety-net schedulers: an export of this poller every `exportEveryMs`, a merge every `mergeEveryMs`. */
 export async function upsertExportScheduler(queue: Queue<ExportJobData>, pollerId: string, everyMs: number): Promise<void> {
-  await queue.upsertJobScheduler(exportSchedulerId(pollerId), { every: everyMs }, { name: 'export', data: { pollerId, cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
+  await queue.upsertJobScheduler(exportSchedulerId(pollerId), { every: everyMs }, { name: 'export', data: { pollerId, cause: 'schedule' }, opts: publishJobOptions('schedule') });
 }
 
 export async function upsertMergeScheduler(queue: Queue<MergeJobData>, everyMs: number): Promise<void> {
-  await queue.upsertJobScheduler(MERGE_SCHEDULER_ID, { every: everyMs }, { name: 'merge', data: { cause: 'schedule' }, opts: { attempts: 3, backoff: { type: 'exponential', delay: 5_000 }, ...history } });
+  await queue.upsertJobScheduler(MERGE_SCHEDULER_ID, { every: everyMs }, { name: 'merge', data: { cause: 'schedule' }, opts: publishJobOptions('schedule') });
 }
 
 /**
@@ -86,7 +74,7 @@ export async function runJobNow<D extends ExportJobData | MergeJobData>(
   const events = new QueueEvents(queueName, { connection: blocking, prefix });
   try {
     await events.waitUntilReady();
-    const job = await queue.add(name as never, data as never, { jobId, attempts: 1, ...history });
+    const job = await queue.add(name as never, data as never, { ...publishJobOptions('now'), jobId });
     const result = await job.waitUntilFinished(events, timeoutMs);
     return JSON.stringify(result);
   } finally {

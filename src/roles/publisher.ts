@@ -103,7 +103,7 @@ export async function startExporterRole(options: {
     queueName: exportQueueName(config.pollerId),
     processor: createExportProcessor({
       publish: options.publish,
-      afterPublish: (pollerId) => requestMerge(mergeQueue, MERGE_AFTER_EXPORT_MS, { cause: 'export', after: pollerId }),
+      afterPublish: () => requestMerge(mergeQueue, MERGE_AFTER_EXPORT_MS, { cause: 'export' }),
     }),
     describe: (r) => ({ committed: r.committed, sha: r.sha, files: r.files, ms: r.ms }),
     kind: 'export',
