@@ -6,9 +6,32 @@ import type { Catalogue } from '../catalogue/load.js';
 import type { Config } from '../config/env.js';
 import type { PriceStore } from '../store/price-store.js';
 import { statusPageRouter } from '../api/status-page.js';
+import { adminAuth, assertSafeBinding } from '../api/admin-auth.js';
+import { adminBoard, BOARD_PATH } from '../api/board.js';
+import { createMetricsRegistry, metricsHandler } from '../api/metrics.js';
+import { QueueDirectory } from '../api/queue-directory.js';
+import { readRecoveryBacklog } from '../recovery/pending-backlog.js';
+import { exportQueueName, MERGE_QUEUE_NAME, scrapeQueueName } from '../../queues/names.js';
+import { readPublishMetrics } from '../../queues/publish-metrics.js';
+import { readScrapeMetrics } from '../../queues/scrape-metrics.js';
+import { statusPageSources } from './status-sources.js';
+
+/** Where Prometheus scrapes. */
+export const METRICS_PATH = '/metrics';
 
 export interface ApiRole {
   url: string;
+  /** Bull Board: `{url}/admin/queues`. */
+  boardUrl: string;
+  /** Prometheus metrics: `{url}/metrics`. */
+  metricsUrl: string;
+  /**
+   * How the board and /metrics are guarded: `basic` (ADMIN_USER/ADMIN_PASSWORD), `bearer` (ADMIN_TOKEN), both,
+   * or `none` (no credentials configured: the server listens on loopback only).
+   */
+  adminAuth: 'basic' | 'bearer' | 'basic+bearer' | 'none';
+  /** The board refuses retry, promote, clean and delete (ADMIN_READ_ONLY). */
+  boardReadOnly: boolean;
   close(): Promise<void>;
 }
 
@@ -22,9 +45,37 @@ export interface ApiRoleOptions {
   catalogue: () => Catalogue;
 }
 
-/** The poller's HTTP server: health, the status page and its JSON. */
+/**
+ * The poller's HTTP server: health, the status page and its JSON, and behind admin credentials Bull Board
+ * (/admin/queues) and Prometheus metrics (/metrics). Refuses to start (ConfigError naming API_HOST) when it
+ * would serve those without credentials on an address that is not loopback.
+ */
 export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
-  const { store, config } = options;
+  const { store, config, connection, logger } = options;
+  const admin = config.admin;
+  assertSafeBinding(config.apiHost, admin);
+
+  const directory = new QueueDirectory({
+    connection,
+    prefix: config.redisPrefix,
+    known: () => [...new Set(options.catalogue().targets.map((t) => scrapeQueueName(t.vendor)))].concat(exportQueueName(config.pollerId), MERGE_QUEUE_NAME),
+  });
+  const board = adminBoard({ directory, basePath: BOARD_PATH, readOnly: admin.readOnly, logger });
+  const registry = createMetricsRegistry({
+    logger,
+    sources: {
+      queues: async () => Promise.all([...(await directory.sync())].map(async ([queue, q]) => ({ queue, counts: await q.getJobCounts() }))),
+      scrapes: () => readScrapeMetrics(connection, config.redisPrefix),
+      publish: () => readPublishMetrics(connection, config.redisPrefix),
+      recovery: async () => {
+        const b = await readRecoveryBacklog(config.recoveryLogDir);
+        return { markers: b.markers.length, lines: b.rows };
+      },
+      database: async () => (await store.counts()).byPoller,
+    },
+  });
+  const guard = adminAuth({ user: admin.user, password: admin.password, token: admin.token, logger });
+
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', async (_req, res) => {
@@ -35,15 +86,34 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
       res.status(503).json({ ok: false, poller: config.pollerId, database: 'unreachable' });
     }
   });
-  app.use(statusPageRouter(options));
-  const server: Server = await new Promise((resolve) => {
-    const s = app.listen(config.apiPort, config.apiHost, () => resolve(s));
-  });
+  app.use(BOARD_PATH, guard, board.router);
+  app.get(METRICS_PATH, guard, metricsHandler(registry));
+  app.use(statusPageRouter({ ...options, ...statusPageSources(options) }));
+  let server: Server;
+  try {
+    server = await new Promise((resolve, reject) => {
+      // Express 5 hands a listen error (EADDRINUSE, ...) to the callback.
+      const s = app.listen(config.apiPort, config.apiHost, (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+  } catch (err) {
+    await directory.close();
+    throw err;
+  }
   const { port } = server.address() as { port: number };
-  const url = `http://${config.apiHost}:${port}`;
-  options.logger.info({ url }, 'api listening');
-  return {
+  const url = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${port}`;
+  const basic = !!(admin.user && admin.password);
+  const mode: ApiRole['adminAuth'] = basic && admin.token ? 'basic+bearer' : basic ? 'basic' : admin.token ? 'bearer' : 'none';
+  const role: ApiRole = {
     url,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    boardUrl: `${url}${BOARD_PATH}`,
+    metricsUrl: `${url}${METRICS_PATH}`,
+    adminAuth: mode,
+    boardReadOnly: admin.readOnly,
+    close: async () => {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await directory.close();
+    },
   };
+  logger.info({ url, board: role.boardUrl, metrics: role.metricsUrl, adminAuth: mode, boardReadOnly: admin.readOnly }, 'api listening');
+  return role;
 }

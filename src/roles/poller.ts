@@ -18,6 +18,7 @@ import { startExporterRole, startMergerRole, type PublisherRole } from './publis
 import { checkMemoryPolicy, createRedisConnection } from '../../queues/connection.js';
 import { exportQueueName } from '../../queues/names.js';
 import { requestExport, type ExportJobData } from '../../queues/publish-jobs.js';
+import { recordScrapeAttempt } from '../../queues/scrape-metrics.js';
 import { startApiRole, type ApiRole } from './api.js';
 import { startSchedulerRole, type SchedulerRole } from './scheduler.js';
 import { startWorkerRole, type WorkerRole, type WorkerRoleOptions } from './worker.js';
@@ -111,7 +112,11 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         fetch: options.fetch,
         priceContext: (t) => store.priceContext(t.coin, t.vendor, windowStart(new Date())),
         afterScrape: async (attempt) => {
-          if (attempt.priced) await requestExport(exportQueue(attempt.pollerId), attempt.pollerId, config.exportMinIntervalMs);
+          // Counted in Redis, where every worker process adds up (the API server's /metrics reads them); both run, whatever the other does.
+          await Promise.all([
+            recordScrapeAttempt(connection, config.redisPrefix, attempt),
+            attempt.priced ? requestExport(exportQueue(attempt.pollerId), attempt.pollerId, config.exportMinIntervalMs) : undefined,
+          ]);
         },
       });
       await worker.ready();
