@@ -9,6 +9,8 @@ export interface MergeJobResult {
   ms: number;
   /** When the newest price on main was scraped, or null. */
   newestDataAt: string | null;
+  /** Bytes of the SQLite snapshot on main, or null without one. */
+  snapshotBytes: number | null;
 }
 
 /** Thin adapter: merge the poller branches into main. */

@@ -17,6 +17,8 @@ export interface PublishRecord {
   error?: string;
   /** Merges: when the newest price on main was scraped. */
   newestDataAt?: string | null;
+  /** Merges: bytes of the SQLite snapshot on main. */
+  snapshotBytes?: number | null;
 }
 
 /** Records kept per kind (the newest first). */

@@ -77,6 +77,8 @@ export interface PublishMetrics {
   failures: Array<{ kind: string; poller: string; count: number }>;
   lastFreshnessSeconds: number | null;
   newestPriceAt: number | null;
+  /** Bytes of the SQLite snapshot on main, as the newest merge that knew it left it; null when unknown. */
+  snapshotBytes: number | null;
   freshness: HistogramCounts;
 }
 
@@ -99,6 +101,7 @@ export async function readPublishMetrics(redis: Redis, prefix: string, buckets: 
     failures,
     lastFreshnessSeconds: lastCommitted ? mergeFreshnessSeconds(lastCommitted) : null,
     newestPriceAt: seen ? Date.parse(seen.newestDataAt!) : null,
+    snapshotBytes: log.recent.merge.find((r) => r.ok && typeof r.snapshotBytes === 'number')?.snapshotBytes ?? null,
     freshness,
   };
 }

@@ -178,13 +178,14 @@ describe('/metrics after real scrapes', () => {
     const rec = (r: Parameters<typeof recordPublish>[2]) => recordPublish(redis.connection, redis.prefix, r);
     await rec({ kind: 'export', poller: 'api1', at: t, ms: 1500, ok: true, committed: true, sha: 'a'.repeat(40) });
     await rec({ kind: 'merge', poller: 'api1', at: t + 1000, ms: 2500, ok: true, committed: true, sha: 'b'.repeat(40), newestDataAt: new Date(t + 1000 - 120_000).toISOString() });
-    await rec({ kind: 'merge', poller: 'api1', at: t + 2000, ms: 3000, ok: true, committed: true, sha: 'c'.repeat(40), newestDataAt: new Date(t + 2000 - 400_000).toISOString() });
+    await rec({ kind: 'merge', poller: 'api1', at: t + 2000, ms: 3000, ok: true, committed: true, sha: 'c'.repeat(40), newestDataAt: new Date(t + 2000 - 400_000).toISOString(), snapshotBytes: 2_900_000 });
     // Nothing changed: no commit, not a freshness observation.
     await rec({ kind: 'merge', poller: 'api1', at: t + 3000, ms: 800, ok: true, committed: false, sha: 'c'.repeat(40), newestDataAt: new Date(t + 2000 - 400_000).toISOString() });
     await rec({ kind: 'export', poller: 'api1', at: t + 4000, ms: 700, ok: false, committed: false, sha: null, error: 'push rejected' });
 
     const first = (await scrapeMetrics()).families;
     expect(sampleValue(first, 'staktrakr_freshness_seconds')).toBe(400);
+    expect(sampleValue(first, 'staktrakr_snapshot_bytes')).toBe(2_900_000);
     const h = first.get('staktrakr_merge_freshness_seconds')!.metrics[0];
     expect(Number(h.count)).toBe(2);
     expect(Number(h.sum)).toBe(520);

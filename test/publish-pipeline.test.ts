@@ -64,6 +64,7 @@ describe('publishing: database rows to poller branches to main', () => {
     // main: every JSON file passes the contract; each coin carries the union of both branches' vendors.
     const files = git(remote, 'ls-tree', '-r', '--name-only', 'main').split('\n');
     expect(files).toContain(SNAPSHOT_PATH);
+    expect(merged.snapshotBytes).toBe(Number(git(remote, 'cat-file', '-s', `main:${SNAPSHOT_PATH}`)));
     for (const f of files.filter((x) => x.endsWith('.json'))) checkPublishedText(f.replace(/^data\//, ''), git(remote, 'show', `main:${f}`));
     const ase = JSON.parse(git(remote, 'show', 'main:data/api/ase/latest.json'));
     const api1 = JSON.parse(git(remote, 'show', 'api1:data/api/ase/latest.json'));

@@ -8,11 +8,6 @@ import type { Logger } from 'pino';
  * (Redis counters the workers write, the publish log, BullMQ's job counts, the recovery log, the database).
  * A source that cannot be read leaves its metrics out of that scrape and shows as
  * `staktrakr_metrics_source_up{source="..."} 0`; the rest is still served.
- *
- * Not exposed: the size of the published SQLite snapshot (`data/prices.db`). The merger writes it in a temporary
- * folder, commits it and deletes it; nothing under PUBLISH_DIR keeps it as a file (only as a blob in the
- * merger's git cache), so there is no local file to measure. The place to count it is the merge result
- * (src/merge/publish-main.ts knows the bytes it committed) carried in the publish log.
  */
 
 /** A cumulative histogram: `buckets[i].count` observations were at most `buckets[i].le`. */
@@ -45,6 +40,8 @@ export interface PublishFigures {
   lastFreshnessSeconds: number | null;
   /** When the newest price on main was scraped (epoch ms), as the last merge saw it; null when unknown. */
   newestPriceAt: number | null;
+  /** Bytes of the SQLite snapshot on main (data/prices.db), as the last merge left it; null when unknown. */
+  snapshotBytes: number | null;
   /** Freshness over committed merges. */
   freshness: HistogramCounts;
 }
@@ -258,6 +255,10 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
         const at = (await figures()).publish?.newestPriceAt;
         return at === null || at === undefined ? null : Math.max(0, (now() - at) / 1000);
       },
+    );
+    new ReadGauge(
+      { name: 'staktrakr_snapshot_bytes', help: 'Size of the SQLite snapshot on main (data/prices.db) after the last merge (budget: warn at 45 MB, refuse at 95 MB).', registers },
+      async () => (await figures()).publish?.snapshotBytes ?? null,
     );
     new Gauge({
       name: 'staktrakr_publish_last_duration_seconds',

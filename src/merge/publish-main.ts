@@ -36,6 +36,8 @@ export interface PublishMainResult {
   ms: number;
   /** When the newest price on main was scraped (freshness: the commit's time minus this), or null. */
   newestDataAt: string | null;
+  /** Bytes of the SQLite snapshot on main after this merge (fresh or kept), or null without one. */
+  snapshotBytes: number | null;
 }
 
 /** `merge: api1+api2+api3 @ HH:MM` (UTC), naming the branches that took part. */
@@ -81,7 +83,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
     for (const s of skipped) options.logger?.warn({ branch: s.branch, reason: s.reason }, 'branch skipped by the merge');
     const used = merged.used;
     if (used.length === 0) {
-      return { committed: false, sha: isFetchFailure(main) ? null : main.sha, used: [], skipped, snapshot: 'none', ms: Math.round(performance.now() - started), newestDataAt: null };
+      return { committed: false, sha: isFetchFailure(main) ? null : main.sha, used: [], skipped, snapshot: 'none', ms: Math.round(performance.now() - started), newestDataAt: null, snapshotBytes: null };
     }
 
     const files = new Map<string, string | Uint8Array>(merged.files);
@@ -119,6 +121,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       continue;
     }
     if (snapshot === 'fresh' && pushed.pushed) await writeFile(stateFile, JSON.stringify({ writtenAt: at.toISOString() }));
-    return { committed: pushed.committed, sha: pushed.sha, used, skipped, snapshot, ms: Math.round(performance.now() - started), newestDataAt: merged.newestDataAt };
+    const snapshotBytes = files.get(SNAPSHOT_PATH)?.length ?? null;
+    return { committed: pushed.committed, sha: pushed.sha, used, skipped, snapshot, ms: Math.round(performance.now() - started), newestDataAt: merged.newestDataAt, snapshotBytes };
   }
 }

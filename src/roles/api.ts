@@ -110,7 +110,10 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     adminAuth: mode,
     boardReadOnly: admin.readOnly,
     close: async () => {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      // A status page that refreshes itself keeps a connection alive: close them, or shutdown waits for it.
+      server.closeAllConnections();
+      await closed;
       await directory.close();
     },
   };

@@ -19,6 +19,7 @@ import { checkMemoryPolicy, createRedisConnection } from '../../queues/connectio
 import { exportQueueName } from '../../queues/names.js';
 import { requestExport, type ExportJobData } from '../../queues/publish-jobs.js';
 import { recordScrapeAttempt } from '../../queues/scrape-metrics.js';
+import { assertSafeBinding } from '../api/admin-auth.js';
 import { startApiRole, type ApiRole } from './api.js';
 import { startSchedulerRole, type SchedulerRole } from './scheduler.js';
 import { startWorkerRole, type WorkerRole, type WorkerRoleOptions } from './worker.js';
@@ -55,6 +56,8 @@ export interface Poller {
 /** Starts the chosen roles of one poller over shared pieces: Redis connection, store, recovery log, catalogue. */
 export async function startPoller(options: PollerOptions): Promise<Poller> {
   const { config, logger, roles } = options;
+  // Refused before anything starts: an API on a public address without credentials would expose the board.
+  if (roles.includes('api')) assertSafeBinding(config.apiHost, config.admin);
   const catalogue = options.catalogue ?? (await loadCatalogue(config.cataloguePath));
   /** The catalogue as last accepted: the scheduler's when it runs here, else the file as last watched. */
   let watched = catalogue;

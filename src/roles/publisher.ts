@@ -143,7 +143,7 @@ export async function startMergerRole(options: {
     describe: (r) => ({ committed: r.committed, sha: r.sha, used: r.used, skipped: r.skipped, ms: r.ms }),
     kind: 'merge',
     pollerOf: () => config.pollerId,
-    committedOf: (r) => ({ committed: r.committed, sha: r.sha, newestDataAt: r.newestDataAt }),
+    committedOf: (r) => ({ committed: r.committed, sha: r.sha, newestDataAt: r.newestDataAt, snapshotBytes: r.snapshotBytes }),
   });
   return {
     ready: role.ready,
