@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { INSTALL_CHROMIUM, locateChromium } from '../browser/chromium.js';
+import { existsSync, statSync } from 'node:fs';
 import { createClient } from '@libsql/client';
 import type { Redis } from 'ioredis';
 import { loadCatalogue } from '../catalogue/load.js';
@@ -153,24 +153,6 @@ async function checkRemote(config: Config): Promise<Check> {
   return ok('git remote', `${access.display} reachable${token}; ${branches.length ? `branches ${branches.join(', ')}` : 'no branches yet'} (push rights are proven by the first export)`);
 }
 
-/** CHROMIUM_PATH, else chromium or chromium-browser on PATH. */
-function findChromium(config: Config): { path: string | null; tried: string } {
-  if (config.chromiumPath) return { path: config.chromiumPath, tried: `CHROMIUM_PATH=${config.chromiumPath}` };
-  const dirs = (process.env.PATH ?? '').split(delimiter).filter(Boolean);
-  for (const name of ['chromium', 'chromium-browser']) {
-    for (const dir of dirs) {
-      const candidate = join(dir, name);
-      try {
-        accessSync(candidate, constants.X_OK);
-        if (statSync(candidate).isFile()) return { path: candidate, tried: candidate };
-      } catch {
-        /* not here */
-      }
-    }
-  }
-  return { path: null, tried: 'chromium, chromium-browser on PATH' };
-}
-
 function runVersion(path: string): Promise<{ code: number | null; out: string; error?: string }> {
   return new Promise((resolveFn) => {
     let out = '';
@@ -182,9 +164,9 @@ function runVersion(path: string): Promise<{ code: number | null; out: string; e
 }
 
 async function checkChromium(config: Config): Promise<Check> {
-  const found = findChromium(config);
-  const install = 'install it (bash deploy/install-system-deps.sh, or apt-get install chromium) or set CHROMIUM_PATH to its binary';
-  if (!found.path) return fail('chromium', `not found (looked for ${found.tried})`, install);
+  const found = locateChromium(config.chromiumPath);
+  const install = INSTALL_CHROMIUM;
+  if (!found.path) return fail('chromium', `not found or not executable (looked for ${found.tried})`, install);
   const r = await runVersion(found.path);
   const version = r.out.trim().split('\n').find((l) => /chrom/i.test(l)) ?? r.out.trim().split('\n')[0];
   if (r.code !== 0 || !version) {
