@@ -4,6 +4,7 @@
  */
 
 import { BLOCKED_VENDOR_REASON } from '../scrape/retry-policy.js';
+import type { TargetOutcome } from '../store/price-store.js';
 
 /** A cell's state, worst first in the order the page's summary lists them. */
 export const CELL_STATES = ['blocked', 'failing', 'rejected', 'stale', 'out_of_stock', 'fresh', 'never', 'unlisted'] as const;
@@ -12,19 +13,8 @@ export type CellState = (typeof CELL_STATES)[number];
 /** A success older than this many scrape intervals is stale: one missed cycle is tolerated, two are not. */
 export const FRESH_INTERVALS = 2;
 
-/** The worker's reason on every row of a vendor that walls all its pages. */
-export const VENDOR_BLOCKED_PREFIX = BLOCKED_VENDOR_REASON;
-
 /** The fields of a `target_outcomes` record the rules read. */
-export interface CellOutcome {
-  last_attempt_at: string;
-  last_outcome: string;
-  last_success_at: string | null;
-  last_price: number | null;
-  last_error: string | null;
-  last_error_at: string | null;
-  consecutive_failures: number;
-}
+export type CellOutcome = Pick<TargetOutcome, 'last_attempt_at' | 'last_outcome' | 'last_success_at' | 'last_price' | 'last_error' | 'last_error_at' | 'consecutive_failures'>;
 
 export interface CellInput {
   /** The poller's outcome record of the target; null when it was never scraped. */
@@ -99,7 +89,7 @@ export function cellState(input: CellInput): Cell {
   if (failures > 0) {
     const since = input.streakSince ?? o.last_success_at ?? o.last_error_at ?? o.last_attempt_at;
     const failed = { ...base, since, sinceMs: ageOf(since, input.now), reason: o.last_error };
-    if (o.last_outcome === 'blocked' || o.last_error?.startsWith(VENDOR_BLOCKED_PREFIX)) return { ...failed, state: 'blocked', rejectedPrice: null };
+    if (o.last_outcome === 'blocked' || o.last_error?.startsWith(BLOCKED_VENDOR_REASON)) return { ...failed, state: 'blocked', rejectedPrice: null };
     if (o.last_outcome === 'rejected') return { ...failed, state: 'rejected', rejectedPrice: input.lastRowPrice ?? null };
     return { ...failed, state: 'failing', rejectedPrice: null };
   }

@@ -7,27 +7,14 @@ import type { Catalogue } from '../catalogue/load.js';
 import type { Target } from '../catalogue/target.js';
 import type { Config } from '../config/env.js';
 import type { BranchHead } from '../publish/branch-heads.js';
+import type { PublishRecord } from '../publish/publish-record.js';
 import type { RecoveryBacklog } from '../recovery/pending-backlog.js';
 import type { FailureStreak, TargetOutcome } from '../store/price-store.js';
 import { ageOf, ageState, cellState, countStates, FRESH_INTERVALS, type AgeState, type Cell, type CellState } from './cell-state.js';
 
-/** One export or merge as it ended (the shape of queues/publish-log.ts's PublishRecord). */
-export interface PublishRecordView {
-  kind: 'export' | 'merge';
-  poller: string;
-  /** When it ended, epoch ms. */
-  at: number;
-  ms: number;
-  ok: boolean;
-  committed: boolean;
-  sha: string | null;
-  error?: string;
-  newestDataAt?: string | null;
-}
-
 /** The part of the publish log the page reads (queues/publish-log.ts's readPublishLog answers a superset). */
 export interface PublishLogView {
-  last: { export: Record<string, PublishRecordView>; merge: Record<string, PublishRecordView> };
+  last: { export: Record<string, PublishRecord>; merge: Record<string, PublishRecord> };
   failures: Record<string, number>;
 }
 
@@ -130,7 +117,7 @@ export interface BranchStatus {
   error?: string;
 }
 
-export interface RecordStatus extends PublishRecordView {
+export interface RecordStatus extends PublishRecord {
   endedAt: string;
   ageMs: number;
 }
@@ -248,7 +235,7 @@ function branchStatus(head: BranchHead | undefined, branch: string, now: number,
   return { branch, state: ageMs !== null && ageMs <= maxAgeMs ? 'fresh' : 'stale', sha: head.sha, committedAt: head.committedAt, ageMs, maxAgeMs };
 }
 
-function recordStatus(r: PublishRecordView | undefined, now: number): RecordStatus | null {
+function recordStatus(r: PublishRecord | undefined, now: number): RecordStatus | null {
   if (!r || typeof r.at !== 'number') return null;
   return { ...r, endedAt: new Date(r.at).toISOString(), ageMs: Math.max(0, now - r.at) };
 }

@@ -336,8 +336,8 @@ ${REDIS_NOTE}`,
     usage: 'poller retry-failed [vendor] [--json]',
     help: `BullMQ Queue.retryJobs({state: 'failed'}) on scrape.{vendor}, or on every scrape queue (the catalogue's and
 those under REDIS_PREFIX): failed jobs go back to waiting and workers take them again. Prints how many.
-Rows are keyed by their job: where a failed job already stored its failed row, the retry's result stays in the
-job and does not replace that row (the next scheduled scrape, or poller trigger, writes a new one).
+Rows are keyed by their job: a retry that succeeds replaces the failed row its job stored, and clears the
+target's failure streak (a failed retry changes nothing).
   --json   one JSON object
 ${REDIS_NOTE}`,
     options: { json: { type: 'boolean' } },

@@ -3,9 +3,8 @@ import { scrapeQueueName } from '../../queues/names.js';
 import { UsageError } from './errors.js';
 import { connectRedis, formatTable, inspectQueue, printResult, scrapeQueues, suggest, tryCatalogue, workersOf } from './operator.js';
 
-/** Rows are idempotent per job: a retry of a job keeps its row key. */
-export const ROW_NOTE =
-  'note: a row is keyed by its job, so where a failed job already stored its failed row, the retry\'s result stays in the job (poller queues, Bull Board) and does not replace that row; the next scheduled scrape (or poller trigger) writes a new one';
+/** Rows are idempotent per job: a retry keeps its job's row key, and its success replaces the failed row. */
+export const ROW_NOTE = 'note: a retried job that succeeds replaces the failed row it stored and clears the failure streak (poller status)';
 
 /**
  * `poller retry-failed [vendor]`: moves the failed jobs of one scrape queue, or of every scrape queue, back to

@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { isProcessAlive } from './process-alive.js';
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { RecoveryLog, comparePositions, type LogPosition } from './recovery-log.js';
@@ -81,7 +82,7 @@ async function readMarkers(markerDir: string): Promise<PendingMarker[]> {
         host,
         pid,
         since,
-        alive: host === hostname() && pid !== null ? isAlive(pid) : null,
+        alive: host === hostname() && pid !== null ? isProcessAlive(pid) : null,
       });
     } catch {
       // RowSink replays everything for an unreadable marker; so does this count.
@@ -106,14 +107,5 @@ async function countNewlines(path: string, start: number, length: number): Promi
     return n;
   } finally {
     await handle.close();
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }

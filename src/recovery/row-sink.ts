@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { isProcessAlive } from './process-alive.js';
 import { mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -149,21 +150,12 @@ export class RowSink {
       const path = join(this.markerDir, name);
       try {
         const m = JSON.parse(await readFile(path, 'utf8')) as Marker;
-        if (m.host === hostname() && m.pid !== process.pid && isAlive(m.pid)) continue;
+        if (m.host === hostname() && m.pid !== process.pid && isProcessAlive(m.pid)) continue;
         found.push({ path, marker: { file: m.file, offset: m.offset } });
       } catch {
         found.push({ path, marker: { file: '', offset: 0 } }); // unreadable marker: replay everything, to be safe
       }
     }
     return found;
-  }
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
