@@ -1,5 +1,7 @@
 import type { Processor } from 'bullmq';
+import type { PublishProgress } from '../src/publish/progress.js';
 import type { MergeJobData } from '../queues/publish-jobs.js';
+import { jobProgress } from './export.js';
 
 export interface MergeJobResult {
   committed: boolean;
@@ -14,11 +16,11 @@ export interface MergeJobResult {
 }
 
 /** Thin adapter: merge the poller branches into main. */
-export function createMergeProcessor(merge: () => Promise<MergeJobResult>): Processor<MergeJobData, MergeJobResult> {
+export function createMergeProcessor(merge: (progress: PublishProgress) => Promise<MergeJobResult>): Processor<MergeJobData, MergeJobResult> {
   return async (job) => {
     // From here on the branches are read: an export that lands now must ask for the next merge, not be absorbed by this one.
     await job.removeDeduplicationKey();
-    const result = await merge();
+    const result = await merge(jobProgress(job));
     await job.updateProgress(100);
     return result;
   };

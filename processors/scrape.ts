@@ -50,10 +50,19 @@ export interface ScrapeAttempt {
   tier: 'http';
 }
 
+/** A completed scrape job's return value, as Bull Board shows it. */
 export interface ScrapeJobResult {
+  target: { coin: string; vendor: string; poller: string };
+  url: string;
+  tier: 'http';
   outcome: string;
   price: number | null;
   inStock: boolean | null;
+  /** The extraction rule that found the price. */
+  matchedBy: string | null;
+  /** Why the outcome (null for a plain `ok`; a flag for a price that jumped). */
+  reason: string | null;
+  /** `stored` in the database, or `logged` to the recovery log while the database is away. */
   stored: 'stored' | 'logged';
 }
 
@@ -72,6 +81,9 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     const target = deps.resolveTarget ? deps.resolveTarget(job.data.target) : job.data.target;
     if (!target) throw new UnrecoverableError(`${job.data.target.coin}@${job.data.target.vendor} is no longer in the catalogue: nothing scraped`);
     const attempt = (outcome: string, priced: boolean, final: boolean): ScrapeAttempt => ({ pollerId: job.data.pollerId, target, outcome, priced, final, durationMs: Date.now() - started, tier: 'http' });
+    // One line per attempt in the job's log (Bull Board): tier, HTTP status, duration, outcome, rule, what follows.
+    const jobLog = (what: string) =>
+      job.log(`attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1}: tier http, ${Date.now() - started} ms, ${what}`).catch(() => undefined);
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -99,23 +111,37 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     if (report.kind === 'rate_limited') {
       deps.logger?.warn({ vendor: target.vendor, ms: report.retryAfterMs }, 'vendor answered 429; pausing its queue');
       await deps.rateLimit(target.vendor, report.retryAfterMs);
+      await jobLog(`HTTP 429 from ${report.url}: the vendor's queue pauses ${report.retryAfterMs} ms, then this job runs again`);
       await follow(attempt('rate_limited', false, false));
       throw Worker.RateLimitError();
     }
     if (report.kind === 'transient') {
       if (lastAttempt) await deps.sink.submit(failedRow(rowContext(job), report.reason));
+      await jobLog(`error: ${report.reason} (${report.url}); ${lastAttempt ? 'last attempt: a failed row records it' : 'will be retried'}`);
       await follow(attempt('error', false, lastAttempt));
       throw new Error(report.reason);
     }
     const row = rowFromReport(rowContext(job), report);
     const succeeded = !row.is_failed;
     const final = succeeded || report.final || lastAttempt;
+    const price = row.price === null ? '' : ` $${row.price.toFixed(2)}`;
+    await jobLog(`HTTP ${report.status} ${report.url}: ${row.outcome}${price}${row.matched_by ? ` by ${row.matched_by}` : ''}${row.reason ? ` (${row.reason})` : ''}; ${final ? 'row written' : 'will be retried'}`);
     if (final) {
       const stored = await deps.sink.submit(row);
       await follow(attempt(row.outcome, succeeded, true));
       if (succeeded) {
         await job.updateProgress(100);
-        return { outcome: row.outcome, price: row.price, inStock: row.in_stock, stored };
+        return {
+          target: { coin: target.coin, vendor: target.vendor, poller: job.data.pollerId },
+          url: report.url,
+          tier: 'http',
+          outcome: row.outcome,
+          price: row.price,
+          inStock: row.in_stock,
+          matchedBy: row.matched_by,
+          reason: row.reason,
+          stored,
+        };
       }
     } else {
       await follow(attempt(row.outcome, false, false));

@@ -43,8 +43,10 @@ describe('publishing: database rows to poller branches to main', () => {
     expect(await ensureLocalRemote(remote)).toBe(false);
     const lines: string[] = [];
     const logger = captureLogger(lines);
+    const steps: Array<[number, string]> = [];
+    const progress = (percent: number, phase: string) => void steps.push([percent, phase]);
     for (const pollerId of ['api1', 'api2']) {
-      const r = await publishPollerBranch({ client, catalogue, pollerId, remoteUrl: remote, workDir: join(tmp.path, 'publish', pollerId), logger, now: NOW });
+      const r = await publishPollerBranch({ client, catalogue, pollerId, remoteUrl: remote, workDir: join(tmp.path, 'publish', pollerId), logger, now: NOW, progress });
       expect(r.committed).toBe(true);
       expect(git(remote, 'log', '-1', '--format=%s', pollerId)).toBe(`${pollerId}: 2026-11-23 12:07 export`);
     }
@@ -55,8 +57,13 @@ describe('publishing: database rows to poller branches to main', () => {
     await writeFile(join(bad, 'data', 'api', 'ase', 'latest.json'), '{"median_price": "cheap"}');
     await publishTree({ remoteUrl: remote, branch: 'api3', treeDir: bad, message: 'api3: broken', workDir: join(tmp.path, 'bad-git') });
 
-    const merged = await publishMain({ remoteUrl: remote, branches: ['api1', 'api2', 'api3'], workDir: join(tmp.path, 'merge'), client, logger, now: () => NOW });
+    // Long jobs say how far they are (Bull Board shows the percentage, the job log the phase).
+    expect(steps.map(([p]) => p)).toEqual([10, 60, 10, 60]);
+    expect(steps[1][1]).toMatch(/^tree written \(\d+ of \d+ files changed\); committing and pushing branch api1$/);
+    steps.length = 0;
+    const merged = await publishMain({ remoteUrl: remote, branches: ['api1', 'api2', 'api3'], workDir: join(tmp.path, 'merge'), client, logger, now: () => NOW, progress });
     expect(merged).toMatchObject({ committed: true, used: ['api1', 'api2'], snapshot: 'fresh' });
+    expect(steps).toEqual([[10, 'fetching api1, api2, api3, main'], [40, 'merged api1+api2'], [70, 'pushing main (snapshot fresh)']]);
     expect(merged.skipped.map((s) => s.branch)).toEqual(['api3']);
     expect(git(remote, 'log', '--format=%s', 'main')).toBe('merge: api1+api2 @ 12:07');
     expect(lines.join('')).toMatch(/branch skipped by the merge/);

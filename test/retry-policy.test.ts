@@ -105,7 +105,7 @@ describe('retries and walls on real workers', () => {
     const queue = new Queue(scrapeQueueName(targets[0].vendor), { connection: redis.connection, prefix: redis.prefix });
     try {
       const jobs = await Promise.all(ids.get(scrapeQueueName(targets[0].vendor))!.map((id) => queue.getJob(id)));
-      return { ...settled, ms: settled.lastFinishedOn - started, jobs: jobs.map((j) => ({ coin: j!.data.target.coin as string, attempts: j!.attemptsMade, finishedOn: j!.finishedOn!, state: j!.failedReason ? 'failed' : 'completed', reason: j!.failedReason })) };
+      return { ...settled, ms: settled.lastFinishedOn - started, jobs: await Promise.all(jobs.map(async (j) => ({ coin: j!.data.target.coin as string, attempts: j!.attemptsMade, finishedOn: j!.finishedOn!, state: j!.failedReason ? 'failed' : 'completed', reason: j!.failedReason, value: j!.returnvalue, logs: (await queue.getJobLogs(j!.id!)).logs }))) };
     } finally {
       await queue.close();
     }
@@ -132,6 +132,11 @@ describe('retries and walls on real workers', () => {
     // It went behind the five pages that were waiting: it finished last.
     expect(retried.finishedOn).toBe(Math.max(...r.jobs.map((j) => j.finishedOn)));
     expect(fleet.stats().byVendor.apmex).toBe(7);
+    // What an operator sees in Bull Board: a log line per attempt, and the target, URL and outcome in the result.
+    expect(retried.logs).toHaveLength(2);
+    expect(retried.logs[0]).toMatch(/^attempt 1\/3: tier http, \d+ ms, error: HTTP 500 from the vendor .*; will be retried$/);
+    expect(retried.logs[1]).toMatch(/^attempt 2\/3: tier http, \d+ ms, HTTP 200 http:\/\/127\.0\.0\.1:\d+\/apmex\/.*: (ok|out_of_stock) \$[\d.]+ by [a-z-]+.*; row written$/);
+    expect(retried.value).toMatchObject({ target: { coin: first.coin, vendor: 'apmex', poller: 'api1' }, url: first.urls[0], tier: 'http', price: fleet.truth('apmex', first.coin).price });
   });
 
   it('with nothing else waiting, a retry follows after the gap', async () => {

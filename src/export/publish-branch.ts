@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Client } from '@libsql/client';
 import type { Catalogue } from '../catalogue/load.js';
 import { publishTree, type PublishLogger } from '../publish/index.js';
+import type { PublishProgress } from '../publish/progress.js';
 import { fileExportState } from './export-state.js';
 import { ensureExportSchema } from './export-schema.js';
 import { exportTree, type ExportStats } from './export-tree.js';
@@ -23,6 +24,8 @@ export interface PublishBranchOptions {
   logger?: PublishLogger;
   /** Default: now. Names the commit and bounds the retention. */
   now?: Date;
+  /** Told as the export reads, writes and pushes. Default none. */
+  progress?: PublishProgress;
 }
 
 export interface PublishBranchResult {
@@ -52,6 +55,7 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
   }
   const treeDir = join(options.workDir, 'tree');
   await mkdir(treeDir, { recursive: true });
+  options.progress?.(10, 'reading the database and writing the tree');
   const stats = await exportTree({
     client: options.client,
     catalogue: options.catalogue,
@@ -65,6 +69,7 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     options.logger?.info({ poller: options.pollerId }, 'no rows yet: nothing to publish');
     return { committed: false, sha: null, files: 0, export: stats, ms: Math.round(performance.now() - started), skipped: 'no rows yet' };
   }
+  options.progress?.(60, `tree written (${stats.filesWritten} of ${stats.files} files changed); committing and pushing branch ${options.pollerId}`);
   // Always offered to git: a publish that failed last time is carried by this one; an unchanged tree makes no commit.
   const pushed = await publishTree({
     remoteUrl: options.remoteUrl,

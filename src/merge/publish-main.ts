@@ -4,6 +4,7 @@ import type { Client } from '@libsql/client';
 import { writeSnapshot } from '../export/snapshot.js';
 import { fetchBranches, isFetchFailure, pushMain, type PublishLogger } from '../publish/index.js';
 import { mergeTrees } from './merge-trees.js';
+import type { PublishProgress } from '../publish/progress.js';
 
 /** Path of the SQLite snapshot in the published tree. */
 export const SNAPSHOT_PATH = 'data/prices.db';
@@ -25,6 +26,8 @@ export interface PublishMainOptions {
   maxConflicts?: number;
   logger?: PublishLogger;
   now?: () => Date;
+  /** Told as the merge fetches, merges, writes the snapshot and pushes. Default none. */
+  progress?: PublishProgress;
 }
 
 export interface PublishMainResult {
@@ -66,6 +69,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
   await mkdir(options.workDir, { recursive: true });
   const maxConflicts = options.maxConflicts ?? 3;
   for (let attempt = 0; ; attempt++) {
+    options.progress?.(10, `fetching ${[...options.branches, 'main'].join(', ')}`);
     const fetched = await fetchBranches({ remoteUrl: options.remoteUrl, branches: [...options.branches, 'main'], token: options.token, workDir: gitDir, logger: options.logger });
     const main = fetched.at(-1)!;
     if (isFetchFailure(main) && !main.missing) throw new Error(`cannot read main, so nothing is merged: ${main.error}`);
@@ -86,6 +90,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       return { committed: false, sha: isFetchFailure(main) ? null : main.sha, used: [], skipped, snapshot: 'none', ms: Math.round(performance.now() - started), newestDataAt: null, snapshotBytes: null };
     }
 
+    options.progress?.(40, `merged ${used.join('+')}`);
     const files = new Map<string, string | Uint8Array>(merged.files);
     let snapshot: PublishMainResult['snapshot'] = 'none';
     const at = now();
@@ -106,6 +111,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       snapshot = 'kept';
     }
 
+    options.progress?.(70, `pushing main (snapshot ${snapshot})`);
     const pushed = await pushMain({
       remoteUrl: options.remoteUrl,
       files,

@@ -150,7 +150,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
           logger,
           redisUrl: options.redisUrl,
           connection,
-          publish: async (pollerId) => {
+          publish: async (pollerId, progress) => {
             const r = await publishPollerBranch({
               client: reader,
               catalogue: currentCatalogue(),
@@ -159,6 +159,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
               token: config.githubToken,
               workDir: join(config.publishDir, pollerId),
               logger,
+              progress,
             });
             return { committed: r.committed, sha: r.sha, files: r.files, ms: r.ms };
           },
@@ -170,7 +171,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
           logger,
           redisUrl: options.redisUrl,
           connection,
-          merge: () =>
+          merge: (progress) =>
             publishMain({
               remoteUrl: config.publishRemote,
               token: config.githubToken,
@@ -180,6 +181,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
               snapshotDays: config.snapshotDays,
               snapshotEveryMs: config.snapshotEveryMs,
               logger,
+              progress,
             }),
         });
       }

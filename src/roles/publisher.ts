@@ -13,6 +13,7 @@ import {
   type ExportJobData,
   type MergeJobData,
 } from '../../queues/publish-jobs.js';
+import type { PublishProgress } from '../publish/progress.js';
 import { recordPublish, type PublishRecord } from '../../queues/publish-log.js';
 import { watchSchedulers } from '../../queues/scheduler-watch.js';
 import { createExportProcessor, type ExportProcessorDeps } from '../../processors/export.js';
@@ -127,7 +128,7 @@ export async function startMergerRole(options: {
   logger: Logger;
   redisUrl: string;
   connection: Redis;
-  merge: () => Promise<MergeJobResult>;
+  merge: (progress: PublishProgress) => Promise<MergeJobResult>;
 }): Promise<PublisherRole> {
   const { config, logger, connection } = options;
   const mergeQueue = new Queue<MergeJobData>(MERGE_QUEUE_NAME, { connection, prefix: config.redisPrefix });
