@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { loadCatalogue, parseCatalogue } from '../src/catalogue/load.js';
 import type { CatalogueFile } from '../src/catalogue/schema.js';
@@ -12,6 +13,7 @@ import { vendorDirectory } from '../src/config/vendors.js';
 import { rewriteCatalogueForFleet, startFleet, type FleetHandle } from '../src/fleet/index.js';
 import { createLogger } from '../src/log.js';
 import { startPoller, type Poller } from '../src/roles/poller.js';
+import { deleteKeys } from '../src/redis/delete-keys.js';
 import { PriceStore } from '../src/store/price-store.js';
 import { scrapeQueueName } from '../queues/names.js';
 import { enqueueScrapesNow, waitForJobs } from '../queues/scrape-now.js';
@@ -73,6 +75,42 @@ describe('a catalogue that changed under queued jobs', () => {
       expect(failed.map((j) => j.failedReason)).toEqual(['ape@apmex is no longer in the catalogue: nothing scraped']);
     } finally {
       await queue.close();
+    }
+  });
+
+  it('a running worker follows an edit of the catalogue file: jobs queued before it scrape the new URLs', async () => {
+    const real = await loadCatalogue('config/providers.json');
+    const small: CatalogueFile = { ...real.file, coins: { ase: { ...real.file.coins.ase, providers: real.file.coins.ase.providers.filter((p) => p.id === 'jmbullion') } } };
+    const oldFleet = await startFleet({ catalogue: small });
+    const newFleet = await startFleet({ catalogue: small });
+    fleets.push(oldFleet, newFleet);
+    const path = join(dir.path, 'providers.json');
+    await writeFile(path, JSON.stringify(rewriteCatalogueForFleet(small, oldFleet.url)));
+    const db = `file:${join(dir.path, 'running.db')}`;
+    const prefix = `${redis.prefix}-running`;
+    const config = {
+      ...loadConfig({ POLLER_ID: 'api1', CATALOGUE_PATH: path, CATALOGUE_WATCH_MS: '100', LOG_LEVEL: 'silent' }),
+      redisPrefix: prefix,
+      databaseUrl: db,
+      recoveryLogDir: join(dir.path, 'running-log'),
+    };
+    const running = await startPoller({ config, logger: createLogger({ level: 'silent' }), roles: ['worker'], redisUrl: redis.url, vendors: vendorDirectory({ defaults: { concurrency: 1, rateLimit: null } }, 1) });
+    const queue = new Queue(scrapeQueueName('jmbullion'), { connection: redis.connection, prefix });
+    try {
+      // Jobs wait in a paused queue with the old URL; meanwhile the catalogue moves to the new fleet.
+      await queue.pause();
+      const old = parseCatalogue(await readFile(path, 'utf8'), path);
+      const ids = await enqueueScrapesNow(old.targets, { connection: redis.connection, prefix, pollerId: 'api1', policy: { attempts: 1, backoffMs: 100 }, batchId: 'running' });
+      await oldFleet.close();
+      await writeFile(path, JSON.stringify(rewriteCatalogueForFleet(small, newFleet.url)));
+      await new Promise((r) => setTimeout(r, 1000)); // the watcher checks every 100 ms
+      await queue.resume();
+      expect(await waitForJobs(ids, { connection: redis.connection, prefix, timeoutMs: 20_000, pollMs: 100 })).toMatchObject({ completed: 1, failed: 0 });
+      expect(newFleet.stats().byVendor.jmbullion).toBe(1);
+    } finally {
+      await queue.close();
+      await running.close();
+      await deleteKeys(redis.connection, `${prefix}:*`);
     }
   });
 });
