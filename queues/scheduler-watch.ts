@@ -1,3 +1,4 @@
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
 export interface SchedulerWatchOptions {
@@ -10,12 +11,18 @@ export interface SchedulerWatchOptions {
   logger: Logger;
   /** What is watched, for the log lines ("scrape schedulers"). */
   what: string;
+  /**
+   * Also check the moment this connection is ready again after losing Redis: a Redis restarted without
+   * persistence comes back empty, and waiting for the next tick would lose a run of every target. Default none.
+   */
+  connection?: Redis;
 }
 
 /**
  * Job schedulers live only in Redis: a Redis restarted without persistence, flushed or evicting
  * keys loses them, and nothing would be scheduled again until the next restart. This looks every
- * `everyMs` and recreates what is missing. Returns a function that stops the watch.
+ * `everyMs`, and at once when the connection comes back, and recreates what is missing. Returns a
+ * function that stops the watch.
  */
 export function watchSchedulers(options: SchedulerWatchOptions): () => void {
   const { everyMs, logger, what } = options;
@@ -43,5 +50,19 @@ export function watchSchedulers(options: SchedulerWatchOptions): () => void {
   };
   const timer = setInterval(() => void check(), everyMs);
   timer.unref();
-  return () => clearInterval(timer);
+  // 'ready' follows every reconnect; the first one (at start) finds nothing missing.
+  let lost = false;
+  const onClose = () => (lost = true);
+  const onReady = () => {
+    if (!lost) return;
+    lost = false;
+    void check();
+  };
+  options.connection?.on('close', onClose);
+  options.connection?.on('ready', onReady);
+  return () => {
+    clearInterval(timer);
+    options.connection?.off('close', onClose);
+    options.connection?.off('ready', onReady);
+  };
 }

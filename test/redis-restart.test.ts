@@ -10,6 +10,11 @@ import { loadCatalogue, parseCatalogue, type Catalogue } from '../src/catalogue/
 import { startFleet, rewriteCatalogueForFleet } from '../src/fleet/index.js';
 import { startRedisServer, type RedisServerHandle } from '../src/redis/redis-server.js';
 import { enqueueScrapesNow } from '../queues/scrape-now.js';
+import { scrapeQueueName } from '../queues/names.js';
+import { Queue } from 'bullmq';
+import { loadConfig } from '../src/config/env.js';
+import { createLogger } from '../src/log.js';
+import { startPoller } from '../src/roles/poller.js';
 import { countRows } from './support/rows.js';
 import { spawnPoller } from './support/cli.js';
 import { tempDir } from './support/temp.js';
@@ -69,5 +74,39 @@ describe('Redis restarting under a running worker', () => {
       expect(await worker.exited).toBe(0);
     }
     expect(await countRows(db)).toBe(6);
+  });
+
+  it('a Redis restarted empty (no persistence) gets its job schedulers back as soon as the scheduler reconnects', async () => {
+    const empty = await startRedisServer({ dir: join(dir.path, 'redis-empty'), persist: false });
+    const real = await loadCatalogue('test/fixtures/contract/config/providers.json');
+    const two = structuredClone(real.file);
+    two.coins = { ase: { ...two.coins.ase, providers: two.coins.ase.providers.filter((p) => ['apmex', 'jmbullion'].includes(p.id)) } };
+    const catalogue = parseCatalogue(JSON.stringify(two));
+    // The periodic check is an hour away: only the reconnect can bring the schedulers back in time.
+    const config = { ...loadConfig({ POLLER_ID: 'api1', REDIS_URL: empty.url, CATALOGUE_WATCH_MS: '0', SCHEDULER_CHECK_SECONDS: '3600', LOG_LEVEL: 'silent' }), databaseUrl: `file:${join(dir.path, 'empty.db')}`, recoveryLogDir: join(dir.path, 'empty-log') };
+    let restarted = empty;
+    const poller = await startPoller({ config, logger: createLogger({ level: 'silent' }), roles: ['scheduler'], redisUrl: empty.url, catalogue });
+    const count = async () => {
+      const connection = new Redis(restarted.url, { maxRetriesPerRequest: 1 });
+      try {
+        const queues = ['apmex', 'jmbullion'].map((v) => new Queue(scrapeQueueName(v), { connection, prefix: 'bull' }));
+        const n = (await Promise.all(queues.map((q) => q.getJobSchedulersCount()))).reduce((a, b) => a + b, 0);
+        await Promise.all(queues.map((q) => q.close()));
+        return n;
+      } finally {
+        connection.disconnect();
+      }
+    };
+    try {
+      expect(await count()).toBe(2);
+      await empty.stop();
+      restarted = await startRedisServer({ dir: join(dir.path, 'redis-empty'), port: empty.port, persist: false });
+      const back = Date.now();
+      await waitUntil('the schedulers recreated after the reconnect', async () => (await count().catch(() => 0)) === 2, 15_000);
+      expect(Date.now() - back).toBeLessThan(15_000);
+    } finally {
+      await poller.close();
+      await restarted.stop();
+    }
   });
 });

@@ -42,13 +42,14 @@ interface QueueRoleOptions<D, R> {
 }
 
 /** Re-creates a safety-net scheduler that Redis lost. */
-function keepScheduler(config: Config, logger: Logger, queue: Queue, id: string, upsert: () => Promise<void>): () => void {
+function keepScheduler(config: Config, logger: Logger, connection: Redis, queue: Queue, id: string, upsert: () => Promise<void>): () => void {
   return watchSchedulers({
     everyMs: config.schedulerCheckMs,
     findMissing: async () => ((await queue.getJobScheduler(id)) ? [] : [id]),
     repair: upsert,
     logger,
     what: `the ${id} scheduler`,
+    connection,
   });
 }
 
@@ -96,7 +97,7 @@ export async function startExporterRole(options: {
   const mergeQueue = new Queue<MergeJobData>(MERGE_QUEUE_NAME, { connection, prefix: config.redisPrefix });
   const upsert = () => upsertExportScheduler(exportQueue, config.pollerId, config.exportEveryMs);
   await upsert();
-  const stopChecking = keepScheduler(config, logger, exportQueue, exportSchedulerId(config.pollerId), upsert);
+  const stopChecking = keepScheduler(config, logger, connection, exportQueue, exportSchedulerId(config.pollerId), upsert);
   const role = startQueueRole({
     config,
     logger,
@@ -134,7 +135,7 @@ export async function startMergerRole(options: {
   const mergeQueue = new Queue<MergeJobData>(MERGE_QUEUE_NAME, { connection, prefix: config.redisPrefix });
   const upsert = () => upsertMergeScheduler(mergeQueue, config.mergeEveryMs);
   await upsert();
-  const stopChecking = keepScheduler(config, logger, mergeQueue, MERGE_SCHEDULER_ID, upsert);
+  const stopChecking = keepScheduler(config, logger, connection, mergeQueue, MERGE_SCHEDULER_ID, upsert);
   const role = startQueueRole({
     config,
     logger,

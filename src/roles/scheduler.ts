@@ -61,6 +61,7 @@ export async function startSchedulerRole(options: {
     repair: () => reconcile(current),
     logger,
     what: 'scrape job schedulers',
+    connection,
   });
   return {
     get catalogue() {
