@@ -8,7 +8,7 @@ import { tempDir } from './support/temp.js';
 
 const COMMANDS = [
   'start', 'scheduler', 'worker', 'api', 'exporter', 'merger', 'export', 'import-log', 'extract', 'fleet', 'demo', 'bench', 'status',
-  'queues', 'trigger', 'pause', 'resume', 'export-now', 'merge-now', 'retry-failed', 'doctor',
+  'queues', 'trigger', 'pause', 'resume', 'export-now', 'merge-now', 'retry-failed', 'doctor', 'init-remote',
 ];
 const REAL = 'test/fixtures/contract/config/providers.json';
 
@@ -76,8 +76,15 @@ describe('the poller program', () => {
     p.child.kill('SIGTERM');
     expect(await p.exited).toBe(0);
     expect(p.output()).toMatch(/stopped/);
-    // The exporter made the embedded default remote: a bare repository.
+    // No role creates the remote: start says how to, and init-remote does it, once.
+    expect(existsSync(join(dir.path, 'remote.git'))).toBe(false);
+    expect(p.output()).toMatch(/does not exist: exports and merges fail until it does; create a new one with `poller init-remote`/);
+    const init = await runPoller(['init-remote'], env);
+    expect(init).toMatchObject({ code: 0 });
+    expect(init.out).toMatch(/created a bare repository at .*remote\.git/);
     expect(existsSync(join(dir.path, 'remote.git', 'HEAD'))).toBe(true);
+    expect((await runPoller(['init-remote'], env)).out).toMatch(/exists already: nothing done/);
+    expect(await runPoller(['init-remote', 'https://github.com/o/r.git'], env)).toMatchObject({ code: 2 });
   });
 
   for (const role of ['exporter', 'merger']) {

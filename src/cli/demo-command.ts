@@ -10,7 +10,7 @@ import { createLogger } from '../log.js';
 import { deleteKeys } from '../redis/delete-keys.js';
 import { ensureRedis } from '../redis/redis-server.js';
 import { startPoller, type Poller, type Role } from '../roles/poller.js';
-import { localBranches } from '../publish/local-remote.js';
+import { ensureLocalRemote, localBranches } from '../publish/local-remote.js';
 import { exportQueueName, MERGE_QUEUE_NAME } from '../../queues/names.js';
 import { runJobNow } from '../../queues/publish-jobs.js';
 import { PriceStore } from '../store/price-store.js';
@@ -62,6 +62,8 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   const intervalMs = args.intervalMinutes * 60_000;
   const pollers: Poller[] = [];
   const remote = join(workdir, 'remote.git');
+  // The demo owns its remote: created here on purpose (a poller never creates one as it starts).
+  if (await ensureLocalRemote(remote)) say(`created the demo's publishing remote ${remote}`);
   const control = createRedisConnection(redis.url, { blocking: false, connectionName: 'demo' });
   try {
     for (const [i, pollerId] of pollerIds.entries()) {

@@ -14,6 +14,7 @@ import { OperatorError, secondsArg } from './operator.js';
 import { pauseCommand } from './pause-command.js';
 import { queuesCommand } from './queues-command.js';
 import { resumeCommand } from './resume-command.js';
+import { initRemoteCommand } from './init-remote-command.js';
 import { retryFailedCommand } from './retry-failed-command.js';
 import { runRoles } from './run-roles.js';
 import { statusCommand } from './status-command.js';
@@ -345,6 +346,20 @@ ${REDIS_NOTE}`,
     run: (v, p) => {
       if (p.length > 1) throw new UsageError(`give at most one vendor\nusage: ${COMMANDS['retry-failed'].usage}`);
       return retryFailedCommand(p[0], !!v.json);
+    },
+  },
+  'init-remote': {
+    summary: 'create the local bare repository the exporter and merger publish to (API_DATA_REPO, or PATH)',
+    usage: 'poller init-remote [PATH]',
+    help: `Creates a bare git repository (default branch main) at PATH, else at API_DATA_REPO (default var/remote.git).
+No poller creates its remote as it starts: a remote that is missing is a publish failure (logged, counted,
+shown on /healthz and the status page, retried), never a new empty history in place of the real one. Does
+nothing when the path exists; refuses a URL (create that repository on its host).`,
+    options: {},
+    positionals: true,
+    run: (_v, p) => {
+      if (p.length > 1) throw new UsageError(`give at most one path\nusage: ${COMMANDS['init-remote'].usage}`);
+      return initRemoteCommand(p[0]);
     },
   },
   doctor: {

@@ -3,9 +3,16 @@ import { mkdir } from 'node:fs/promises';
 import { runGit } from './git-command.js';
 import { remoteAccess } from './remote-access.js';
 
+/** A remote given as a local path (not a URL nor scp-like `host:path`), or null. */
+export function localRemotePath(remoteUrl: string): string | null {
+  const access = remoteAccess(remoteUrl);
+  return /^[^/]*:/.test(access.url) ? null : access.url;
+}
+
 /**
- * A remote given as a local path that does not exist yet becomes a new bare repository (embedded default,
- * demo, tests), with `main` as its default branch. URLs are left alone. Returns true when one was created.
+ * Creates a new bare repository at a local path, with `main` as its default branch: a deliberate act (the demo,
+ * `poller init-remote`, tests), never a side effect of starting a poller, so that a remote that went away is a
+ * publish failure instead of a new, empty history. URLs and existing paths are left alone. True when one was created.
  */
 export async function ensureLocalRemote(remoteUrl: string): Promise<boolean> {
   const access = remoteAccess(remoteUrl);

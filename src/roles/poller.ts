@@ -10,7 +10,8 @@ import { RecoveryLog } from '../recovery/recovery-log.js';
 import { RowSink } from '../recovery/row-sink.js';
 import { publishPollerBranch } from '../export/publish-branch.js';
 import { publishMain } from '../merge/publish-main.js';
-import { ensureLocalRemote } from '../publish/local-remote.js';
+import { existsSync } from 'node:fs';
+import { localRemotePath } from '../publish/local-remote.js';
 import { openDatabase } from '../store/database.js';
 import { windowStart } from '../time/window.js';
 import { PriceStore } from '../store/price-store.js';
@@ -140,7 +141,11 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       });
     }
     if (roles.includes('exporter') || roles.includes('merger')) {
-      if (await ensureLocalRemote(config.publishRemote)) logger.info({ remote: config.publishRemote }, 'created a local bare repository as the publishing remote');
+      // A missing remote is never created here: it would take the place of the real history during an outage.
+      const local = localRemotePath(config.publishRemote);
+      if (local && !existsSync(local)) {
+        logger.error({ remote: config.publishRemote }, 'the publishing remote (API_DATA_REPO) does not exist: exports and merges fail until it does; create a new one with `poller init-remote`, or bring back the real one');
+      }
       // Readers of their own: exports and snapshots never wait behind the row writer.
       const reader = openDatabase({ url: config.databaseUrl, authToken: config.databaseToken });
       closers.push(async () => reader.close());
