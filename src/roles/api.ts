@@ -12,7 +12,9 @@ import { createMetricsRegistry, metricsHandler } from '../api/metrics.js';
 import { QueueDirectory } from '../api/queue-directory.js';
 import { readRecoveryBacklog } from '../recovery/pending-backlog.js';
 import { exportQueueName, MERGE_QUEUE_NAME, scrapeQueueName } from '../../queues/names.js';
+import { readPublishLog } from '../../queues/publish-log.js';
 import { readPublishMetrics } from '../../queues/publish-metrics.js';
+import { judgeHealth } from '../api/health.js';
 import { readScrapeMetrics } from '../../queues/scrape-metrics.js';
 import { statusPageSources } from './status-sources.js';
 
@@ -79,12 +81,14 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', async (_req, res) => {
-    try {
-      await store.probe();
-      res.json({ ok: true, poller: config.pollerId, database: 'up' });
-    } catch {
-      res.status(503).json({ ok: false, poller: config.pollerId, database: 'unreachable' });
-    }
+    const [databaseUp, backlog, log] = await Promise.all([
+      store.probe().then(() => true, () => false),
+      readRecoveryBacklog(config.recoveryLogDir).catch(() => null),
+      readPublishLog(connection, config.redisPrefix).catch(() => null),
+    ]);
+    const lastPublish = log ? [...Object.values(log.last.export), ...Object.values(log.last.merge)] : [];
+    const health = judgeHealth({ databaseUp, backlog, lastPublish, now: Date.now() });
+    res.status(health.status === 'down' ? 503 : 200).json({ ok: health.status === 'ok', poller: config.pollerId, ...health });
   });
   app.use(BOARD_PATH, guard, board.router);
   app.get(METRICS_PATH, guard, metricsHandler(registry));
