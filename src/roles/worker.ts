@@ -38,6 +38,11 @@ export interface WorkerRoleOptions {
   afterScrape?: ScrapeProcessorDeps['afterScrape'];
 }
 
+/** How often a worker looks for jobs whose worker died: half the lock, so recovery takes at most 1.5 locks. */
+export function stalledCheckMs(lockMs: number): number {
+  return Math.max(500, Math.round(lockMs / 2));
+}
+
 /** One BullMQ worker per vendor queue, with that vendor's concurrency and rate limit. */
 export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
   const { config, logger, vendors, sink } = options;
@@ -104,8 +109,10 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
       prefix: config.redisPrefix,
       concurrency: settings.concurrency,
       limiter: settings.rateLimit ? { max: settings.rateLimit.max, duration: settings.rateLimit.durationMs } : undefined,
+      // A crashed worker's lock expires within lockDuration; another worker's stalled check, every half of it,
+      // then puts the job at the front of the queue: it runs again within 1.5 x WORKER_LOCK_MS (tested).
       lockDuration: config.workerLockMs,
-      stalledInterval: config.workerLockMs,
+      stalledInterval: stalledCheckMs(config.workerLockMs),
       maxStalledCount: 1,
       settings: { backoffStrategy },
     });
