@@ -14,9 +14,10 @@ import { measureExportScale } from './export-scale.js';
 import { measureExtraction } from './extraction.js';
 import { measureFreshness } from './freshness.js';
 import { measureRoleMemory, measureScaleOut } from './scale-out.js';
+import { measureSoak } from './soak.js';
 import { peakRssMb } from './stats.js';
 
-export const BENCH_SECTIONS = ['overhead', 'cycle', 'faults', 'freshness', 'export', 'extraction', 'scale'] as const;
+export const BENCH_SECTIONS = ['overhead', 'cycle', 'faults', 'freshness', 'export', 'extraction', 'scale', 'soak'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 export interface BenchOptions {
@@ -33,8 +34,10 @@ export interface BenchOptions {
   processes?: number[];
   /** Days of generated history for the export section. Default 30 (quick 3). */
   days?: number;
-  /** Sections to run. Default all. */
+  /** Sections to run. Default all but the soak (30 minutes: only when named). */
   only?: BenchSection[];
+  /** Minutes of the soak. Default 30. */
+  soakMinutes?: number;
 }
 
 /** The faulted cycle's bot walls: one dealer walls every page, another a share of its requests. */
@@ -43,8 +46,8 @@ const PARTLY_WALLED = 'herobullion';
 /** A 429's Retry-After counts as waited exactly when the next request comes no later than this after it. */
 const RATE_LIMIT_SLACK_MS = 250;
 
-/** A section runs when none were named or it was. */
-const wanted = (o: BenchOptions, s: BenchSection) => !o.only?.length || o.only.includes(s);
+/** A section runs when it was named, or when none were (the soak only when named). */
+const wanted = (o: BenchOptions, s: BenchSection) => (o.only?.length ? o.only.includes(s) : s !== 'soak');
 
 /** `npm run bench`: every figure beside the reference measured in the same run; results to JSON and a table. */
 export async function runBench(options: BenchOptions): Promise<Record<string, unknown>> {
@@ -190,6 +193,21 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
         const roles = await measureRoleMemory({ redisUrl: redis.url, prefix: `${prefix}-roles`, cataloguePath, workdir });
         results.roleMemory = { ...roles, workerMb: Math.max(...figures.flatMap((f) => f.workerPeakRssMb)) };
         say(`  peak RSS: scheduler ${roles.schedulerMb} MB, api ${roles.apiMb} MB, worker ${Math.max(...figures.flatMap((f) => f.workerPeakRssMb))} MB`);
+      } finally {
+        await fleet.close();
+      }
+    }
+    if (wanted(options, 'soak')) {
+      const minutes = options.soakMinutes ?? 30;
+      say(`soak: one poller's roles as separate processes under load (a catalogue round every 5 s, zero-latency fleet) for ${minutes} min, resident set sampled every minute`);
+      const fleet = await startFleet({ catalogue: real.file });
+      try {
+        const rewritten = rewriteCatalogueForFleet(real.file, fleet.url);
+        const cataloguePath = join(workdir, 'soak-providers.json');
+        await writeFile(cataloguePath, JSON.stringify(rewritten));
+        const r = await measureSoak({ redisUrl: redis.url, prefix: `${prefix}-soak`, catalogue: parseCatalogue(JSON.stringify(rewritten), cataloguePath), cataloguePath, workdir, minutes, progress: say });
+        results.soak = { ...r, goal: 'every process levels off: the last third of the run within 10% of the middle third', met: r.levelsOff };
+        say(`  growth from the middle third to the last: ${Object.entries(r.growth).map(([k, g]) => `${k} ${g}x`).join(', ')}; ${r.levelsOff ? 'levels off' : 'still growing'}`);
       } finally {
         await fleet.close();
       }

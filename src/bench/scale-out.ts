@@ -38,7 +38,7 @@ export interface ScaleOutFigure {
 }
 
 /** Starts one `poller <role>` process and resolves once its log says `ready`. */
-async function startRole(role: string, env: NodeJS.ProcessEnv, ready: string): Promise<ChildProcess> {
+export async function startRole(role: string, env: NodeJS.ProcessEnv, ready: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, [POLLER_BIN, role], { env, stdio: ['ignore', 'ignore', 'pipe'] });
   let err = '';
   await new Promise<void>((resolve, reject) => {
@@ -60,7 +60,7 @@ async function redisCpuSeconds(redis: ReturnType<typeof createRedisConnection>):
 
 const startWorker = (env: NodeJS.ProcessEnv) => startRole('worker', env, 'scrape workers started');
 
-async function stopRole(child: ChildProcess): Promise<void> {
+export async function stopRole(child: ChildProcess): Promise<void> {
   await new Promise((resolve) => {
     child.once('exit', resolve);
     child.kill('SIGTERM');

@@ -188,9 +188,10 @@ DIR/prices.db, with recovery logs in DIR/recovery/. Prints a summary every 5 s u
   },
   bench: {
     summary: 'measure throughput, cycle time (also under faults), freshness, export and scale-out; writes bench/results.json',
-    usage: 'poller bench [--quick] [--out FILE] [--only SECTIONS] [--jobs N] [--latency-ms MIN-MAX] [--processes 1,2,4] [--days D]',
+    usage: 'poller bench [--quick] [--out FILE] [--only SECTIONS] [--jobs N] [--latency-ms MIN-MAX] [--processes 1,2,4] [--days D] [--soak-minutes M]',
     help: `Runs the system on this machine against the local vendor fleet and prints each figure beside the
 reference measured in the same run. Never part of npm test. Default about 11 minutes, --quick about 3.
+Every section but the soak runs by default; the soak (30 minutes) runs when named: --only soak.
   --quick                smaller sizes
   --out FILE             default bench/results.json
   --only SECTIONS        comma-separated: ${BENCH_SECTIONS.join(',')}
@@ -198,10 +199,12 @@ reference measured in the same run. Never part of npm test. Default about 11 min
   --latency-ms MIN-MAX   page latency of the two cycle runs (default 1000-3000, quick 100-300)
   --processes LIST       worker processes of the scale-out run (default 1,2,4)
   --days D               days of generated history for the export run (default 30, quick 3)
+  --soak-minutes M       length of the soak (default 30)
   --catalogue PATH       default config/providers.json`,
     options: {
       quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, jobs: { type: 'string' },
       'latency-ms': { type: 'string' }, processes: { type: 'string' }, days: { type: 'string' }, catalogue: { type: 'string' },
+      'soak-minutes': { type: 'string' },
     },
     run: async (v) => {
       const only = v.only === undefined ? undefined : String(v.only).split(',').map((s) => s.trim());
@@ -217,6 +220,7 @@ reference measured in the same run. Never part of npm test. Default about 11 min
         latencyMs: v['latency-ms'] === undefined ? undefined : rangeArg(v['latency-ms'], [0, 0]),
         processes,
         days: v.days === undefined ? undefined : intArg(v.days, 'days', 30, 1, 365),
+        soakMinutes: v['soak-minutes'] === undefined ? undefined : intArg(v['soak-minutes'], 'soak-minutes', 30, 1, 24 * 60),
       });
       return 0;
     },
