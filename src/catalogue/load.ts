@@ -31,7 +31,9 @@ export function parseCatalogue(text: string, source = 'providers.json'): Catalog
   }
   const parsed = catalogueSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${describeCataloguePath(raw, issue.path)}: ${issue.message}`);
+    // A bad coin slug is a bad record key: its own message ("expected a slug ...") says more than "Invalid key in record".
+    const messageOf = (issue: (typeof parsed.error.issues)[number]) => (issue.code === 'invalid_key' && issue.issues.length ? issue.issues[0].message : issue.message);
+    const problems = parsed.error.issues.map((issue) => `${describeCataloguePath(raw, issue.path)}: ${messageOf(issue)}`);
     throw new CatalogueError(source, problems);
   }
   return { source, file: parsed.data, targets: listTargets(parsed.data) };

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { slugSchema, vendorIdSchema } from '../contract/names.js';
 import { METALS } from './target.js';
 
 const httpUrl = z
@@ -8,7 +9,7 @@ const httpUrl = z
 /** One vendor entry of a coin. Unknown fields are kept (the real file carries more than we read). */
 export const providerSchema = z
   .looseObject({
-    id: z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a vendor id of lowercase letters, digits, - or _'),
+    id: vendorIdSchema,
     /** Display name; older catalogues omit it (the id stands in). */
     name: z.string().min(1, 'expected a non-empty name').optional(),
     enabled: z.boolean({ message: 'expected true or false' }).default(true),
@@ -41,7 +42,7 @@ export const coinSchema = z.looseObject({
 
 /** The real `providers.json` format: `{coins: {slug: {name, metal, weight_oz, providers: [...]}}}`. */
 export const catalogueSchema = z.looseObject({
-  coins: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a slug of lowercase letters, digits and -'), coinSchema),
+  coins: z.record(slugSchema, coinSchema),
 });
 
 export type CatalogueFile = z.infer<typeof catalogueSchema>;

@@ -2,11 +2,19 @@ import { CatalogueError } from '../catalogue/load.js';
 import { ConfigError } from '../config/env.js';
 import { VendorsFileError } from '../config/vendors.js';
 import { RedisUnavailableError } from '../redis/redis-server.js';
+import { SymlinkRefusedError } from '../files/no-follow.js';
 import { scrubSecrets } from '../log.js';
 
 /** Errors a person fixes by changing configuration: print the message alone, no stack. */
 export function isUserError(err: unknown): boolean {
-  return err instanceof ConfigError || err instanceof CatalogueError || err instanceof VendorsFileError || err instanceof RedisUnavailableError || err instanceof UsageError;
+  return (
+    err instanceof ConfigError ||
+    err instanceof CatalogueError ||
+    err instanceof VendorsFileError ||
+    err instanceof RedisUnavailableError ||
+    err instanceof UsageError ||
+    err instanceof SymlinkRefusedError
+  );
 }
 
 export class UsageError extends Error {

@@ -19,6 +19,7 @@ export async function importLogCommand(args: ImportLogArgs): Promise<number> {
       dryRun: args.dryRun,
       legacyPollerId: args.legacyPollerId,
       onProgress: progressReporter(args.dryRun ? 'checking' : 'importing'),
+      onSkipped: ({ file, line }, reason) => process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}refused ${file}:${line}: ${reason}\n`),
     });
     process.stdout.write(JSON.stringify({ dryRun: args.dryRun, database: store.description, ...report }, null, 2) + '\n');
     return 0;

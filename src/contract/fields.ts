@@ -7,11 +7,8 @@ import { z } from 'zod';
  */
 export type ContractLevel = 'contract' | 'published';
 
-/** Coin slug, e.g. `ase`, `goldback-oklahoma-g1`. */
-export const slugSchema = z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'expected a slug of lowercase letters, digits and -');
-
-/** Vendor id, e.g. `apmex`. */
-export const vendorIdSchema = z.string().regex(/^[a-z0-9][a-z0-9_-]*$/, 'expected a vendor id of lowercase letters, digits, - or _');
+/** Coin slug (`ase`) and vendor id (`apmex`): the one definition in names.ts, shared with the catalogue and the row checks. */
+export { slugSchema, vendorIdSchema } from './names.js';
 
 /** A USD amount with at most two decimals (prices are published in cents). */
 export const centsSchema = z

@@ -1,5 +1,6 @@
 import type { z } from 'zod';
 import type { ContractLevel } from './fields.js';
+import { isValidSlug } from './names.js';
 import { manifestSchema } from './manifest-schema.js';
 import { providersSchema } from './providers-schema.js';
 import { globalLatestSchema } from './global-latest-schema.js';
@@ -33,7 +34,7 @@ export function classifyPublishedPath(path: string): PublishedFileKind | null {
   if (path === PROVIDERS_PATH) return { kind: 'providers' };
   if (path === GLOBAL_LATEST_PATH) return { kind: 'global-latest' };
   const m = /^api\/([a-z0-9][a-z0-9-]*)\/(latest|history-(7|30)d)\.json$/.exec(path);
-  if (!m) return null;
+  if (!m || !isValidSlug(m[1])) return null;
   if (m[2] === 'latest') return { kind: 'coin-latest', slug: m[1] };
   return { kind: 'coin-history', slug: m[1], days: Number(m[3]) as HistoryDays };
 }

@@ -1,4 +1,5 @@
 import type { Client, Row } from '@libsql/client';
+import { MAX_PRICE } from '../contract/names.js';
 import type { DailyVendorAggregate, InStockPrice, Observation, WindowPrice } from './model.js';
 
 /**
@@ -7,8 +8,12 @@ import type { DailyVendorAggregate, InStockPrice, Observation, WindowPrice } fro
  * Aggregation happens in SQL: an export holds per-day and per-window groups, never raw rows.
  */
 
-/** Rows that may publish a price: read successfully, priced. Rejected and failed rows never publish. */
-const SUCCESSFUL = "is_failed = 0 AND outcome IN ('ok', 'out_of_stock') AND price IS NOT NULL";
+/**
+ * Rows that may publish a price: read successfully, priced within the shared price rule (contract/names.ts:
+ * above 0, at most MAX_PRICE; a row outside it reached the database by a side door and is ignored).
+ * Rejected and failed rows never publish.
+ */
+const SUCCESSFUL = `is_failed = 0 AND outcome IN ('ok', 'out_of_stock') AND price IS NOT NULL AND price > 0 AND price <= ${MAX_PRICE}`;
 /** An in-stock successful row (a null in_stock on an `ok` row counts as in stock). */
 const IN_STOCK = "(outcome = 'ok' AND COALESCE(in_stock, 1) <> 0)";
 const CENTS = 'CAST(ROUND(price * 100) AS INTEGER)';

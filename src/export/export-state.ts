@@ -1,5 +1,6 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writeFileReplacing } from '../files/no-follow.js';
 import type { DailyVendorAggregate } from './model.js';
 import type { ExportScope } from './export-queries.js';
 
@@ -30,7 +31,8 @@ export interface ExportStateStore {
 
 /**
  * A JSON file in a local state folder (per poller, never in the published tree or git). About 1 MB at
- * the design load. Written to a temporary name then renamed, so a crash leaves the old state or the new.
+ * the design load. Written to a fresh temporary file (O_EXCL, O_NOFOLLOW) then renamed, so a crash leaves the
+ * old state or the new, and a link at `path` is replaced, never written through.
  */
 export function fileExportState(path: string): ExportStateStore {
   return {
@@ -50,9 +52,7 @@ export function fileExportState(path: string): ExportStateStore {
     },
     async save(state) {
       await mkdir(dirname(path), { recursive: true });
-      const tmp = `${path}.${process.pid}.tmp`;
-      await writeFile(tmp, JSON.stringify(state));
-      await rename(tmp, path);
+      await writeFileReplacing(path, JSON.stringify(state));
     },
   };
 }

@@ -9,6 +9,7 @@ import type { WindowPrice } from './model.js';
 import { renderPublishedFiles } from './render-files.js';
 import { DEFAULT_PUBLISH_RULES, firstWindowInRange, type PublishRules } from './rules.js';
 import { writeTree } from './write-tree.js';
+import { dropInvalidNames, dropInvalidWindowNames } from './valid-names.js';
 
 export interface ExportTreeOptions {
   client: Client;
@@ -26,6 +27,8 @@ export interface ExportTreeOptions {
   retentionDays?: number;
   /** Freshness, stale fills and the windows_24h span. Default DEFAULT_PUBLISH_RULES. */
   rules?: PublishRules;
+  /** Told of each row group skipped because its coin slug or vendor id breaks the shared name rules. Default none. */
+  onWarning?: (message: string) => void;
 }
 
 export interface ExportStats {
@@ -43,6 +46,12 @@ export interface ExportStats {
   full: boolean;
   latestWindow: string | null;
   generatedAt: string | null;
+  /**
+   * Rows of the database skipped because their coin slug or vendor id is not a valid name (contract/names.ts),
+   * one message per name: such a row would name a folder outside the tree or break the contract, so it is left
+   * out with a warning instead of failing the whole export.
+   */
+  skippedNames: string[];
   ms: number;
 }
 
@@ -61,6 +70,8 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
   await ensureExportSchema(client);
   const previous = state ? await state.load() : null;
   const refreshed = await refreshDailyAggregates({ client, scope: pollerId, previous, now, retentionDays });
+  // Names are checked before anything is assembled, and the state is saved without the bad ones.
+  const skippedNames = dropInvalidNames(refreshed.state.days);
   const days = refreshed.state.days;
 
   let rowsRead = refreshed.rowsRead;
@@ -69,7 +80,9 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
   if (anchor !== null) {
     windowPrices = await readWindowPrices(client, pollerId, firstWindowInRange(anchor, rules), anchor, refreshed.state.maxId);
     for (const list of windowPrices.values()) rowsRead += list.length;
+    for (const message of dropInvalidWindowNames(windowPrices)) if (!skippedNames.includes(message)) skippedNames.push(message);
   }
+  for (const message of skippedNames) options.onWarning?.(message);
   const tree = assembleTree({ catalogueCoins: catalogue.file.coins, days, windowPrices, rules });
   const files = renderPublishedFiles(tree.files);
   return {
@@ -83,6 +96,7 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
       full: refreshed.full,
       latestWindow: tree.anchorWindow,
       generatedAt: tree.generatedAt,
+      skippedNames,
     },
   };
 }

@@ -4,6 +4,7 @@ import type { Client } from '@libsql/client';
 import type { Catalogue } from '../catalogue/load.js';
 import { publishTree, type PublishLogger } from '../publish/index.js';
 import type { PublishProgress } from '../publish/progress.js';
+import { checkedDir } from '../files/no-follow.js';
 import { fileExportState } from './export-state.js';
 import { ensureExportSchema } from './export-schema.js';
 import { exportTree, type ExportStats } from './export-tree.js';
@@ -54,7 +55,9 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     prepared.add(options.client);
   }
   const treeDir = join(options.workDir, 'tree');
-  await mkdir(treeDir, { recursive: true });
+  // The work folder is the configuration's; `tree/` and everything below it are ours and never a link.
+  await mkdir(options.workDir, { recursive: true });
+  await checkedDir(options.workDir, 'tree', { create: true });
   options.progress?.(10, 'reading the database and writing the tree');
   const stats = await exportTree({
     client: options.client,
@@ -63,6 +66,7 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     outDir: join(treeDir, 'data'),
     now,
     state: fileExportState(join(options.workDir, 'export-state.json')),
+    onWarning: (message) => options.logger?.warn({ poller: options.pollerId }, message),
   });
   // A poller without a row in the retention publishes nothing: an empty tree would only blank its branch.
   if (stats.latestWindow === null) {

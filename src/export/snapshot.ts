@@ -1,6 +1,8 @@
-import { rename, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { createClient, type Client, type InStatement } from '@libsql/client';
 import { readMaxId, readNewestWindow, readSnapshotWindows, type ExportScope } from './export-queries.js';
+import { isValidSlug, isValidVendorId } from '../contract/names.js';
 import { addDays, timeOf, utcDate } from './rules.js';
 
 /**
@@ -26,8 +28,10 @@ import { addDays, timeOf, utcDate } from './rules.js';
  * The key is also the index most readers want.
  *
  * Consistency: every read is bounded by one row id (rows committed later are left for the next snapshot),
- * and the file is built under a temporary name and renamed into place, so a reader or a commit never
- * sees a half-written database.
+ * and the file is built in a fresh temporary folder of its own (next to `outFile`) and renamed into place, so
+ * a reader or a commit never sees a half-written database, and nothing is written through a link: a symbolic
+ * link at `outFile` is replaced by the file, never followed. Rows whose coin slug or vendor id breaks the
+ * shared name rules (contract/names.ts) are left out and counted.
  */
 
 const MiB = 1024 * 1024;
@@ -53,6 +57,8 @@ export interface SnapshotResult {
   warning: string | null;
   firstWindow: string | null;
   lastWindow: string | null;
+  /** Row groups left out because their coin slug or vendor id is not a valid name. */
+  skippedInvalidNames: number;
   ms: number;
 }
 
@@ -95,11 +101,13 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
   const started = performance.now();
   const { client, outFile, days = 30, pollerId = null, warnBytes = 45 * MiB, maxBytes = 95 * MiB } = options;
   const { maxId } = await readMaxId(client);
-  const tmp = `${outFile}.${process.pid}.tmp`;
-  await rm(tmp, { force: true });
+  // A folder of our own: the database (and any file SQLite makes beside it) cannot meet a link we did not make.
+  const folder = await mkdtemp(join(dirname(outFile), `.${basename(outFile)}.new-`));
+  const tmp = join(folder, 'snapshot.db');
   // One connection: the pragmas below are per connection.
   const snap = createClient({ url: `file:${tmp}`, concurrency: 1 });
   let rows = 0;
+  let skippedInvalidNames = 0;
   let firstWindow: string | null = null;
   let lastWindow: string | null = null;
   try {
@@ -115,10 +123,15 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
       const statements: InStatement[] = [];
       const values: Array<Array<number | null>> = [];
       for (const w of windows) {
+        if (!isValidSlug(w.coin) || !isValidVendorId(w.vendor)) {
+          skippedInvalidNames++;
+          continue;
+        }
         values.push([timeOf(w.window) / 1000, idOf(ids.coins, w.coin), idOf(ids.vendors, w.vendor), w.priceCents, w.inStock ? 1 : 0, w.confidence, idOf(ids.sources, w.source), w.samples]);
         if (firstWindow === null || w.window < firstWindow) firstWindow = w.window;
         if (lastWindow === null || w.window > lastWindow) lastWindow = w.window;
       }
+      if (!values.length) continue;
       for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
         statements.push({ sql: INSERT_JSON_ROWS, args: [JSON.stringify(values.slice(i, i + ROWS_PER_STATEMENT))] });
       }
@@ -143,19 +156,21 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
     );
   } catch (err) {
     snap.close();
-    await rm(tmp, { force: true });
+    await rm(folder, { recursive: true, force: true });
     throw err;
   }
   snap.close();
 
-  const bytes = (await stat(tmp)).size;
-  if (bytes > maxBytes) {
-    await rm(tmp, { force: true });
-    throw new SnapshotTooLargeError(bytes, maxBytes);
+  try {
+    const bytes = (await stat(tmp)).size;
+    if (bytes > maxBytes) throw new SnapshotTooLargeError(bytes, maxBytes);
+    // rename replaces whatever is at outFile (a link included) without following it.
+    await rename(tmp, outFile);
+    const warning = bytes > warnBytes ? `snapshot is ${formatBytes(bytes)}, over the ${formatBytes(warnBytes)} budget` : null;
+    return { rows, bytes, warning, firstWindow, lastWindow, skippedInvalidNames, ms: Math.round(performance.now() - started) };
+  } finally {
+    await rm(folder, { recursive: true, force: true });
   }
-  await rename(tmp, outFile);
-  const warning = bytes > warnBytes ? `snapshot is ${formatBytes(bytes)}, over the ${formatBytes(warnBytes)} budget` : null;
-  return { rows, bytes, warning, firstWindow, lastWindow, ms: Math.round(performance.now() - started) };
 }
 
 async function newestDate(client: Client, scope: ExportScope, maxId: number): Promise<string | null> {

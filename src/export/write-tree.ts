@@ -1,6 +1,8 @@
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { treePathProblem } from '../contract/names.js';
 import { COIN_FILE_NAMES } from '../contract/published-files.js';
+import { checkedDir, lstatBelow, readFileNoFollow, writeFileReplacing } from '../files/no-follow.js';
 
 export interface WriteTreeResult {
   /** Paths (relative to the data folder) whose bytes changed. */
@@ -10,20 +12,36 @@ export interface WriteTreeResult {
 }
 
 /**
- * Writes files (relative path -> text) under `dataDir`. A file whose bytes are already there is not
- * touched; a changed one is written to a temporary name and renamed, so a reader never sees half a file.
+ * Writes files (relative path -> text) under `dataDir`, in place (the tree is kept between exports). A file
+ * whose bytes are already there is not touched; a changed one is written to a fresh temporary file (O_EXCL,
+ * O_NOFOLLOW) and renamed, so a reader never sees half a file.
  * Coin folders under `api/` whose slug is not in `keepSlugs` and which hold only the exporter's files are
  * removed; anything else there (spot files, other feeds) is left alone.
+ *
+ * Links: the parent of `dataDir` is trusted as given; `dataDir` itself and everything below it is checked with
+ * lstat before anything is written. A symbolic link on the way to any file (the data folder, `api/`, a coin
+ * folder, the file itself) refuses the whole write with a SymlinkRefusedError naming it: nothing is written,
+ * inside the tree or through the link.
  */
 export async function writeTree(dataDir: string, files: ReadonlyMap<string, string>, keepSlugs: ReadonlySet<string>): Promise<WriteTreeResult> {
+  for (const path of files.keys()) {
+    const problem = treePathProblem(path);
+    if (problem) throw new Error(`export file path ${JSON.stringify(path)} is ${problem}: refusing to write it`);
+  }
+  const root = dirname(dataDir);
+  const name = basename(dataDir);
+  await mkdir(root, { recursive: true });
+  const checked = new Set<string>();
+  await checkedDir(root, join(name, 'api'), { checked });
+  for (const path of files.keys()) await lstatBelow(root, join(name, path), checked);
+
   const written: string[] = [];
+  const made = new Set<string>();
   for (const [path, text] of files) {
     const target = join(dataDir, path);
-    if ((await readIfExists(target)) === text) continue;
-    await mkdir(dirname(target), { recursive: true });
-    const tmp = `${target}.${process.pid}.tmp`;
-    await writeFile(tmp, text);
-    await rename(tmp, target);
+    if ((await readFileNoFollow(target, root)) === text) continue;
+    await checkedDir(root, dirname(join(name, path)), { create: true, checked: made });
+    await writeFileReplacing(target, text);
     written.push(path);
   }
   return { written, removedFolders: await removeStaleCoinFolders(join(dataDir, 'api'), keepSlugs) };
@@ -33,6 +51,7 @@ async function removeStaleCoinFolders(apiDir: string, keepSlugs: ReadonlySet<str
   const removed: string[] = [];
   const entries = await readdir(apiDir, { withFileTypes: true }).catch(() => []);
   for (const entry of entries) {
+    // A Dirent is the entry itself: a link is neither a directory nor followed, so it is left alone.
     if (!entry.isDirectory() || keepSlugs.has(entry.name)) continue;
     const folder = join(apiDir, entry.name);
     const inside = await readdir(folder, { withFileTypes: true });
@@ -42,12 +61,4 @@ async function removeStaleCoinFolders(apiDir: string, keepSlugs: ReadonlySet<str
     removed.push(`api/${entry.name}`);
   }
   return removed.sort();
-}
-
-async function readIfExists(path: string): Promise<string | null> {
-  try {
-    return await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
 }

@@ -6,6 +6,7 @@ import type { HistoryFile } from '../contract/history-schema.js';
 import type { PublishedManifest } from '../contract/manifest-schema.js';
 import type { ProvidersFile } from '../contract/providers-schema.js';
 import { MANIFEST_PATH, classifyPublishedPath } from '../contract/published-files.js';
+import { problemOf, slugSchema, treePathProblem } from '../contract/names.js';
 
 /** One poller's published tree: path -> file text (price files at `{root}api/...`). */
 export interface BranchTree {
@@ -29,14 +30,16 @@ export type ParseBranchResult = { ok: true; branch: ParsedBranch } | { ok: false
 
 /**
  * Parses and checks every file of a branch; price files are looked for under `root` (e.g. `data/`).
- * Any invalid JSON, any price file that fails its schema, or a missing manifest makes the whole branch
- * unusable: a half-valid branch must not leak into `main`.
+ * Any invalid JSON, any price file that fails its schema, a missing manifest, a path that is not a plain
+ * relative path (`..`, `.git`, absolute, ...) or a coin folder under `{root}api/` whose name is not a valid slug
+ * (contract/names.ts) makes the whole branch unusable: a half-valid branch must not leak into `main`.
  */
 export function parseBranch(tree: BranchTree, root = ''): ParseBranchResult {
   const parsed: ParsedBranch = { branch: tree.branch, manifest: null as never, providers: null, coinLatest: new Map(), history: new Map(), other: new Map() };
   try {
     for (const path of [...tree.files.keys()].sort()) {
       const text = tree.files.get(path)!;
+      checkPath(path, root);
       const kind = path.startsWith(root) ? classifyPublishedPath(path.slice(root.length)) : null;
       if (!kind) {
         if (path.endsWith('.json')) parseJson(path, text);
@@ -72,6 +75,16 @@ export function parseBranch(tree: BranchTree, root = ''): ParseBranchResult {
   }
   if (!parsed.manifest) return { ok: false, reason: `no ${root}${MANIFEST_PATH}` };
   return { ok: true, branch: parsed };
+}
+
+/** Throws when a path could leave the tree or names a coin folder that is not a valid slug. */
+function checkPath(path: string, root: string): void {
+  const problem = treePathProblem(path);
+  if (problem) throw new Error(`${JSON.stringify(path)} is ${problem}, not a path of a published tree`);
+  const folder = path.startsWith(root) ? /^api\/([^/]+)\/./.exec(path.slice(root.length))?.[1] : undefined;
+  if (folder === undefined) return;
+  const invalid = problemOf(slugSchema, folder, 'coin folder');
+  if (invalid) throw new Error(`${path}: ${invalid}`);
 }
 
 function parseJson(path: string, text: string): unknown {

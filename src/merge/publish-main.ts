@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Client } from '@libsql/client';
 import { writeSnapshot } from '../export/snapshot.js';
+import { writeFileReplacing } from '../files/no-follow.js';
 import { fetchBranches, isFetchFailure, pushMain, type PublishLogger } from '../publish/index.js';
 import { mergeTrees } from './merge-trees.js';
 import type { PublishProgress } from '../publish/progress.js';
@@ -101,6 +102,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       try {
         const result = await writeSnapshot({ client: options.client, outFile: join(tmp, 'prices.db'), days: options.snapshotDays });
         if (result.warning) options.logger?.warn({ bytes: result.bytes }, result.warning);
+        if (result.skippedInvalidNames) options.logger?.warn({ skipped: result.skippedInvalidNames }, 'snapshot left out rows whose coin slug or vendor id is not a valid name');
         files.set(SNAPSHOT_PATH, await readFile(join(tmp, 'prices.db')));
         snapshot = 'fresh';
       } finally {
@@ -126,7 +128,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       options.logger?.info({ attempt: attempt + 1 }, 'main moved during the merge (another merger); merging again');
       continue;
     }
-    if (snapshot === 'fresh' && pushed.pushed) await writeFile(stateFile, JSON.stringify({ writtenAt: at.toISOString() }));
+    if (snapshot === 'fresh' && pushed.pushed) await writeFileReplacing(stateFile, JSON.stringify({ writtenAt: at.toISOString() }));
     const snapshotBytes = files.get(SNAPSHOT_PATH)?.length ?? null;
     return { committed: pushed.committed, sha: pushed.sha, used, skipped, snapshot, ms: Math.round(performance.now() - started), newestDataAt: merged.newestDataAt, snapshotBytes };
   }

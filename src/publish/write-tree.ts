@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { findSymlinks } from '../files/no-follow.js';
 import type { CacheRepo } from './cache-repo.js';
 import { PublishConfigError } from './errors.js';
 import { gitText, runGit } from './git-command.js';
@@ -12,11 +13,17 @@ const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
  * Stores every file under `dir` in the cache repository and returns the id of the tree they form.
  * Uses a throwaway index, so nothing is checked out and nothing is written into `dir`.
  * Ignore rules inside `dir` do not apply: the folder is the complete tree.
+ * A tree holding a symbolic link is refused (PublishConfigError naming it): git would publish the link itself,
+ * pointing readers of the branch at whatever it names.
  */
 export async function writeTreeFromDir(repo: CacheRepo, dir: string): Promise<string> {
   const treeDir = resolve(dir);
   const info = await stat(treeDir).catch(() => null);
   if (!info?.isDirectory()) throw new PublishConfigError(`treeDir ${dir} is not a folder: build the tree there first`);
+  const links = await findSymlinks(treeDir);
+  if (links.length) {
+    throw new PublishConfigError(`treeDir ${dir} holds symbolic links (${links.slice(0, 5).join(', ')}${links.length > 5 ? ', ...' : ''}): refusing to publish them; remove them and export again`);
+  }
   const index = join(repo.gitDir, `publish-${process.pid}-${randomBytes(6).toString('hex')}.index`);
   try {
     const env = { GIT_INDEX_FILE: index };

@@ -12,6 +12,8 @@ export interface ImportOptions {
   legacyPollerId?: string;
   /** Called after each chunk with bytes done and bytes in all. */
   onProgress?: (done: number, total: number) => void;
+  /** Called for each refused line (`file:line: reason`), e.g. to print it. The import goes on with the next line. */
+  onSkipped?: (where: { file: string; line: number }, reason: string) => void;
 }
 
 export interface ImportReport {
@@ -20,7 +22,11 @@ export interface ImportReport {
   /** Rows the database did not have (in a dry run: would not have). */
   added: number;
   alreadyPresent: number;
-  /** Lines that are neither format, with the first few reasons. */
+  /**
+   * Lines refused (torn, neither format, or a row breaking the shared rules of contract/names.ts: a slug or
+   * vendor id that is not a plain name, a price not in (0, MAX_PRICE], a time that is not ISO 8601 UTC), with
+   * the first few as `file:line: reason`. The other lines are imported.
+   */
   skipped: number;
   skippedExamples: string[];
 }
@@ -51,8 +57,10 @@ export async function importLogs(path: string, store: PriceStore, options: Impor
           const row = parseLogLine(line, options.legacyPollerId);
           if (row) rows.push(row);
         } catch (err) {
+          const reason = (err as Error).message;
           report.skipped++;
-          if (report.skippedExamples.length < 5) report.skippedExamples.push(`${file}:${lineNo}: ${(err as Error).message}`);
+          if (report.skippedExamples.length < 5) report.skippedExamples.push(`${file}:${lineNo}: ${reason}`);
+          options.onSkipped?.({ file, line: lineNo }, reason);
         }
       }
       report.rows += rows.length;

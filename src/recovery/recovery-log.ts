@@ -1,5 +1,7 @@
-import { appendFile, mkdir, open, readdir, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { mkdir, open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { appendNoFollow, O_NOFOLLOW, SymlinkRefusedError } from '../files/no-follow.js';
 import type { PriceRow } from '../store/price-row.js';
 
 /** A byte position in the log: file name (not path) and offset of a line start. */
@@ -28,14 +30,14 @@ export class RecoveryLog {
 
   constructor(readonly dir: string) {}
 
-  /** Appends a row; resolves with a position at or before its line. */
+  /** Appends a row; resolves with a position at or before its line. A log file that is a symbolic link is refused, never followed. */
   async append(row: PriceRow, at = new Date()): Promise<LogPosition> {
     this.ready ??= mkdir(this.dir, { recursive: true });
     await this.ready;
     const file = logFileName(at);
     const path = join(this.dir, file);
     const offset = await stat(path).then((s) => s.size, () => 0);
-    await appendFile(path, JSON.stringify(row) + '\n');
+    await appendNoFollow(path, JSON.stringify(row) + '\n', this.dir);
     return { file, offset };
   }
 
@@ -43,7 +45,10 @@ export class RecoveryLog {
   async repairTail(): Promise<void> {
     const last = (await this.files()).at(-1);
     if (!last) return;
-    const handle = await open(join(this.dir, last), 'r+');
+    const path = join(this.dir, last);
+    const handle = await open(path, constants.O_RDWR | O_NOFOLLOW).catch((err: NodeJS.ErrnoException) => {
+      throw err.code === 'ELOOP' ? new SymlinkRefusedError(path, this.dir) : err;
+    });
     try {
       const { size } = await handle.stat();
       if (size === 0) return;
@@ -67,6 +72,25 @@ export class RecoveryLog {
     const last = files.at(-1);
     if (!last) return { file: '', offset: 0 };
     return { file: last, offset: (await stat(join(this.dir, last))).size };
+  }
+
+  /** How many lines (newlines) the log file `file` holds before byte `offset`: the line number of a position, less one. */
+  async linesBefore(file: string, offset: number): Promise<number> {
+    if (offset <= 0) return 0;
+    const handle = await open(join(this.dir, file), 'r');
+    try {
+      const chunk = Buffer.alloc(Math.min(offset, 1 << 20));
+      let count = 0;
+      for (let at = 0; at < offset; ) {
+        const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, offset - at), at);
+        if (bytesRead === 0) break;
+        for (let i = 0; i < bytesRead; i++) if (chunk[i] === 0x0a) count++;
+        at += bytesRead;
+      }
+      return count;
+    } finally {
+      await handle.close();
+    }
   }
 
   /** Reads lines from `from` to the current end, in order, calling `onLines` with chunks of raw lines. */

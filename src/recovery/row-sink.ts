@@ -1,13 +1,14 @@
 import { hostname } from 'node:os';
 import { isProcessAlive } from './process-alive.js';
-import { mkdir, readdir, readFile, rm, writeFile, rename } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { checkedDir, writeFileReplacing } from '../files/no-follow.js';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { PriceRow } from '../store/price-row.js';
 import type { PriceStore } from '../store/price-store.js';
 import { RecoveryLog, comparePositions, type LogPosition } from './recovery-log.js';
-import { replayLog } from './replay.js';
+import { replayLog, type ReplayOptions } from './replay.js';
 
 export interface RowSinkOptions {
   /** First wait before probing the database again after a failure, in ms. Default 2000; doubles up to 60000. */
@@ -48,6 +49,11 @@ export class RowSink {
     this.retryMs = options.retryMs ?? 2000;
   }
 
+  /** A refused line (torn, or breaking the row rules) is logged with its place and reason; the replay goes on. */
+  private readonly replayOptions: ReplayOptions = {
+    onSkipped: (where, reason) => this.options.logger?.warn({ file: where.file, line: where.line, reason }, 'recovery log line refused by the replay; going on with the next'),
+  };
+
   /** True while rows only reach the log. */
   get degraded(): boolean {
     return this.marker !== null;
@@ -61,7 +67,7 @@ export class RowSink {
     const from = orphans.map((o) => o.marker).sort(comparePositions)[0];
     this.options.logger?.warn({ from, markers: orphans.length }, 'recovery log has rows a previous process could not store; replaying');
     try {
-      const { inserted, read } = await replayLog(this.log, this.store, from);
+      const { inserted, read } = await replayLog(this.log, this.store, from, this.replayOptions);
       await Promise.all(orphans.map((o) => rm(o.path, { force: true })));
       this.options.logger?.info({ read, inserted }, 'recovery log replayed');
     } catch (err) {
@@ -92,11 +98,11 @@ export class RowSink {
   private async enterDegraded(pos: LogPosition): Promise<void> {
     if (this.marker && comparePositions(this.marker, pos) <= 0) return;
     this.marker = pos;
-    await mkdir(this.markerDir, { recursive: true });
-    const tmp = `${this.markerFile}.tmp`;
+    // `pending/` is made (or checked) without following a link; the marker goes to a fresh file renamed into place.
+    await mkdir(this.log.dir, { recursive: true });
+    await checkedDir(this.log.dir, 'pending', { create: true });
     const body: Marker = { ...pos, host: hostname(), pid: process.pid };
-    await writeFile(tmp, JSON.stringify(body));
-    await rename(tmp, this.markerFile);
+    await writeFileReplacing(this.markerFile, JSON.stringify(body));
     this.scheduleRecovery();
   }
 
@@ -115,10 +121,10 @@ export class RowSink {
     try {
       await this.store.migrate(); // also a probe; the database may have been down since start
       // Bulk of the backlog first, without holding up new rows...
-      const first = await replayLog(this.log, this.store, this.marker);
+      const first = await replayLog(this.log, this.store, this.marker, this.replayOptions);
       // ...then the tail, with appends paused, so that no row falls between the replay and the switch back.
       const tail = this.appendChain.then(async () => {
-        const rest = await replayLog(this.log, this.store, first.end);
+        const rest = await replayLog(this.log, this.store, first.end, this.replayOptions);
         this.marker = null;
         await rm(this.markerFile, { force: true });
         return rest;

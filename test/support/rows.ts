@@ -26,7 +26,8 @@ export function sampleRow(n: number, over: Partial<PriceRow> = {}): PriceRow {
 
 /** Counts rows with a fresh client, never the writer's (a writer can believe in rows that never committed). */
 export async function countRows(url: string, authToken?: string, where = '1=1'): Promise<number> {
-  const client = createClient({ url, authToken });
+  // A busy timeout: a writer committing at that moment must make the count wait, not fail with SQLITE_BUSY.
+  const client = createClient({ url, authToken, timeout: 5000 });
   try {
     const res = await client.execute(`SELECT COUNT(*) AS n FROM price_snapshots WHERE ${where}`);
     return Number(res.rows[0].n);
