@@ -1,9 +1,11 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { Queue } from 'bullmq';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Catalogue } from '../catalogue/load.js';
 import { ensureLocalRemote } from '../publish/local-remote.js';
 import { createRedisConnection } from '../../queues/connection.js';
+import { scrapeQueueName } from '../../queues/names.js';
 import { enqueueScrapesNow } from '../../queues/scrape-now.js';
 import { deleteKeys } from '../redis/delete-keys.js';
 import { startRole, stopRole } from './scale-out.js';
@@ -30,6 +32,8 @@ export interface SoakResult {
   jobsEnqueued: number;
   /** Resident set (MB) of each process at each sample, the first sample at start. */
   rssMb: Record<string, number[]>;
+  /** Jobs waiting in the scrape queues at each sample: a growing backlog would grow Redis, not leak. */
+  waiting: number[];
   /** Per process: the peak of the last third of the run against the peak of the middle third (1.0: flat). */
   growth: Record<string, number>;
   /** Every process grew less than 10% from the middle third to the last. */
@@ -55,6 +59,9 @@ export async function measureSoak(options: SoakOptions): Promise<SoakResult> {
   const say = options.progress ?? (() => undefined);
   const remote = join(options.workdir, 'soak-remote.git');
   await ensureLocalRemote(remote);
+  // The fleet is ours: no politeness limit, so the worker keeps up with the load and no backlog builds in Redis.
+  const vendorsPath = join(options.workdir, 'soak-vendors.json');
+  await writeFile(vendorsPath, JSON.stringify({ defaults: { concurrency: 4, rateLimit: null } }));
   const env = {
     ...process.env,
     POLLER_ID: 'api1',
@@ -62,6 +69,7 @@ export async function measureSoak(options: SoakOptions): Promise<SoakResult> {
     REDIS_PREFIX: options.prefix,
     CATALOGUE_PATH: options.cataloguePath,
     CATALOGUE_WATCH_MS: '0',
+    VENDORS_PATH: vendorsPath,
     SCRAPE_INTERVAL_MINUTES: '1',
     TURSO_DATABASE_URL: `file:${join(options.workdir, 'soak.db')}`,
     RECOVERY_LOG_DIR: join(options.workdir, 'soak-log'),
@@ -85,12 +93,15 @@ export async function measureSoak(options: SoakOptions): Promise<SoakResult> {
   const control = createRedisConnection(options.redisUrl, { blocking: false });
   const redisPid = Number(/process_id:(\d+)/.exec(await control.info('server'))?.[1]);
   const rssMb: Record<string, number[]> = {};
+  const waiting: number[] = [];
+  const queues = [...new Set(options.catalogue.targets.map((t) => scrapeQueueName(t.vendor)))].map((name) => new Queue(name, { connection: control, prefix: options.prefix }));
   let jobsEnqueued = 0;
   try {
     for (const [role, ready] of roles) children.set(role, await startRole(role, env, ready));
     const sample = async () => {
       for (const [role, child] of children) (rssMb[role] ??= []).push((await rssOf(child.pid!)) ?? Number.NaN);
       if (redisPid) (rssMb['redis-server'] ??= []).push((await rssOf(redisPid)) ?? Number.NaN);
+      waiting.push((await Promise.all(queues.map((q) => q.getWaitingCount()))).reduce((a, b) => a + b, 0));
     };
     await sample();
     const end = Date.now() + minutes * 60_000;
@@ -104,12 +115,13 @@ export async function measureSoak(options: SoakOptions): Promise<SoakResult> {
         await sample();
         nextSample += sampleEveryMs;
         const worker = rssMb.worker.at(-1);
-        say(`  soak ${Math.round((Date.now() - (end - minutes * 60_000)) / 60_000)}/${minutes} min: ${jobsEnqueued} jobs enqueued; RSS worker ${worker} MB, exporter ${rssMb.exporter.at(-1)} MB, merger ${rssMb.merger.at(-1)} MB, api ${rssMb.api.at(-1)} MB`);
+        say(`  soak ${Math.round((Date.now() - (end - minutes * 60_000)) / 60_000)}/${minutes} min: ${jobsEnqueued} jobs enqueued, ${waiting.at(-1)} waiting; RSS worker ${worker} MB, exporter ${rssMb.exporter.at(-1)} MB, merger ${rssMb.merger.at(-1)} MB, api ${rssMb.api.at(-1)} MB, redis ${rssMb['redis-server']?.at(-1)} MB`);
       }
     }
     await sample();
   } finally {
     for (const child of children.values()) await stopRole(child).catch(() => undefined);
+    await Promise.all(queues.map((q) => q.close()));
     await deleteKeys(control, `${options.prefix}:*`);
     control.disconnect();
   }
@@ -120,5 +132,5 @@ export async function measureSoak(options: SoakOptions): Promise<SoakResult> {
     const last = Math.max(...series.slice(2 * third));
     growth[name] = round(last / middle, 3);
   }
-  return { minutes, jobsEnqueued, rssMb, growth, levelsOff: Object.values(growth).every((g) => g < 1.1) };
+  return { minutes, jobsEnqueued, rssMb, waiting, growth, levelsOff: Object.values(growth).every((g) => g < 1.1) };
 }
