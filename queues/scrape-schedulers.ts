@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import type { Target } from '../src/catalogue/target.js';
 import { appKeys, scrapeQueueName, scrapeSchedulerId } from './names.js';
 import { scrapeJobOptions, type ScrapeJobPolicy } from './job-options.js';
+import { onRedisErrors } from './connection.js';
 
 /** What a scrape job carries: everything the worker needs, so workers do not need the catalogue file. */
 export interface ScrapeJobData {
@@ -30,6 +31,9 @@ export interface PlannedScheduler {
   data: ScrapeJobData;
 }
 
+/** The least interval a plan accepts (configuration keeps 1 minute; benchmarks go lower, never under a second). */
+const MIN_EVERY_MS = 1000;
+
 /** Pure: one scheduler per enabled target, offsets staggered by poller and spread per vendor. */
 export function planSchedulers(targets: Target[], options: SchedulePlanOptions): PlannedScheduler[] {
   const byVendor = new Map<string, Target[]>();
@@ -39,6 +43,10 @@ export function planSchedulers(targets: Target[], options: SchedulePlanOptions):
     const sorted = [...list].sort((a, b) => a.coin.localeCompare(b.coin));
     sorted.forEach((target, i) => {
       const every = target.intervalMinutes ? Math.round(target.intervalMinutes * 60_000) : options.intervalMs;
+      // The catalogue and SCRAPE_INTERVAL_MINUTES keep a 1-minute floor; below a second BullMQ fails obscurely.
+      if (!Number.isFinite(every) || every < MIN_EVERY_MS) {
+        throw new Error(`${scrapeSchedulerId(options.pollerId, target)}: scrape interval of ${every} ms is below the floor (interval_minutes and SCRAPE_INTERVAL_MINUTES: whole minutes, at least 1)`);
+      }
       const spreadMs = options.spread === false ? 0 : Math.floor((i * every) / sorted.length);
       // BullMQ treats offset 0 as "now, unaligned": 1 ms keeps the job on the interval grid.
       const offset = Math.max(1, (options.staggerMs + spreadMs) % every);
@@ -83,7 +91,7 @@ export async function reconcileSchedulers(plan: PlannedScheduler[], options: Rec
     const wanted = new Set(plan.map((p) => p.id));
     const removed: string[] = [];
     for (const name of queues) {
-      const queue = new Queue(name, { connection, prefix });
+      const queue = onRedisErrors(new Queue(name, { connection, prefix }));
       try {
         for (const p of plan.filter((x) => x.queue === name)) {
           await queue.upsertJobScheduler(
@@ -108,11 +116,29 @@ export async function reconcileSchedulers(plan: PlannedScheduler[], options: Rec
   });
 }
 
+/**
+ * Targets (`coin:vendor`) that this poller's job schedulers in Redis scrape now, on the queues its registry lists:
+ * what a scheduler that starts would replace (the catalogue's shrink guard compares with it).
+ */
+export async function scheduledTargets(options: { connection: Redis; prefix: string; pollerId: string }): Promise<string[]> {
+  const { connection, prefix, pollerId } = options;
+  const found: string[] = [];
+  for (const name of (await connection.smembers(appKeys.scrapeQueues(prefix, pollerId))).sort()) {
+    const queue = onRedisErrors(new Queue(name, { connection, prefix }));
+    try {
+      for (const s of await queue.getJobSchedulers(0, -1)) if (s.key.startsWith(`${pollerId}:`)) found.push(s.key.slice(pollerId.length + 1));
+    } finally {
+      await queue.close();
+    }
+  }
+  return found;
+}
+
 /** Ids of planned schedulers that Redis does not hold. */
 export async function missingSchedulers(plan: PlannedScheduler[], options: { connection: Redis; prefix: string }): Promise<string[]> {
   const missing: string[] = [];
   for (const name of [...new Set(plan.map((p) => p.queue))].sort()) {
-    const queue = new Queue(name, { connection: options.connection, prefix: options.prefix });
+    const queue = onRedisErrors(new Queue(name, { connection: options.connection, prefix: options.prefix }));
     try {
       const present = new Set((await queue.getJobSchedulers(0, -1)).map((s) => s.key));
       for (const p of plan) if (p.queue === name && !present.has(p.id)) missing.push(p.id);

@@ -69,6 +69,12 @@ describe('Redis restarting under a running worker', () => {
       await enqueue('after');
       await waitUntil('3 more rows after the restart', async () => (await countRows(db)) === 6, 30_000);
       expect(worker.child.exitCode).toBeNull();
+      // The outage is one line when it starts and one when it ends, never ioredis' unhandled errors.
+      await worker.waitFor(/redis back at 127\.0\.0\.1:\d+ after \d+ s/);
+      expect(worker.output().match(/unreachable at/g)).toHaveLength(1);
+      expect(worker.output()).toMatch(/redis unreachable at 127\.0\.0\.1:\d+: (ECONNREFUSED|ECONNRESET); retrying/);
+      expect(worker.output().match(/redis back at/g)).toHaveLength(1);
+      expect(worker.output()).not.toMatch(/Unhandled error event|worker error/);
     } finally {
       worker.child.kill('SIGTERM');
       expect(await worker.exited).toBe(0);

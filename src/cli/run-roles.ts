@@ -1,3 +1,4 @@
+import { checkFolders } from '../config/check-folders.js';
 import { loadConfig } from '../config/env.js';
 import { createLogger } from '../log.js';
 import { ensureRedis } from '../redis/redis-server.js';
@@ -10,6 +11,8 @@ export async function runRoles(roles: Role[], name: string): Promise<number> {
   const logger = createLogger({ level: config.logLevel, name, pollerId: config.pollerId });
   // Listen before starting: a SIGTERM during start-up must still end in a clean shutdown.
   const stopped = untilSignal();
+  // Without REDIS_URL a private redis-server may keep its data under DATA_DIR: it must be a folder we can write.
+  if (!config.redisUrl) await checkFolders({ DATA_DIR: config.dataDir });
   const redis = await ensureRedis({ url: config.redisUrl, dataDir: config.dataDir });
   logger.info(redis.note);
   try {

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { loadConfig } from '../config/env.js';
 import { BLOCKED_VENDOR_REASON } from '../scrape/retry-policy.js';
 import { targetKey } from '../catalogue/target.js';
+import { checkDatabase, isRemoteDatabase, probeRemoteDatabase } from '../config/check-database.js';
 import { PriceStore } from '../store/price-store.js';
 import { databaseFilePath, databaseProblem, missingDatabaseMessage, OperatorError } from './operator.js';
 
@@ -15,6 +16,11 @@ export async function statusCommand(json: boolean): Promise<number> {
   if (path !== null && !existsSync(path)) throw new OperatorError(missingDatabaseMessage(path));
   const store = new PriceStore({ url: config.databaseUrl, authToken: config.databaseToken });
   try {
+    // A database that hangs gets a deadline (DATABASE_ANSWER_TIMEOUT_MS), then one line, exit 1.
+    const probe = isRemoteDatabase(config.databaseUrl)
+      ? await probeRemoteDatabase(config.databaseUrl, { token: config.databaseToken })
+      : await checkDatabase(() => store.probe(), { description: store.description, token: config.databaseToken });
+    if (!probe.ok) throw new OperatorError(/^no answer within/.test(probe.reason) ? probe.message : databaseProblem(new Error(probe.reason), store.description));
     let counts, outcomes;
     try {
       [counts, outcomes] = await Promise.all([store.counts(), store.outcomes()]);
@@ -58,6 +64,7 @@ export async function statusCommand(json: boolean): Promise<number> {
     process.stdout.write(lines.join('\n') + '\n');
     return 0;
   } finally {
-    await store.close();
+    // A client that never connected may fail to close: that is not the operator's problem.
+    await store.close().catch(() => undefined);
   }
 }

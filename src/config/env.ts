@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 /** A configuration that cannot be used. The message names every bad variable and what it expects. */
@@ -15,13 +16,20 @@ const bool = z
   .pipe(z.enum(['1', '0', 'true', 'false', 'yes', 'no', 'on', 'off'], { message: 'expected true or false' }))
   .transform((v) => ['1', 'true', 'yes', 'on'].includes(v));
 
-const int = (min: number, max: number) =>
+const int = (min: number, max: number, what?: string) =>
   z
     .string()
     .trim()
-    .regex(/^-?\d+$/, 'expected a whole number')
+    .regex(/^-?\d+$/, what ? `expected ${what}` : 'expected a whole number')
     .transform(Number)
-    .pipe(z.number().min(min, `expected at least ${min}`).max(max, `expected at most ${max}`));
+    .pipe(z.number().min(min, what ? `expected ${what}` : `expected at least ${min}`).max(max, what ? `expected ${what}` : `expected at most ${max}`));
+
+/** An IP address (IPv6 also in brackets) or a host name by its syntax; whether it resolves is checked at start. */
+function isHostSyntax(s: string): boolean {
+  const h = s.startsWith('[') && s.endsWith(']') ? s.slice(1, -1) : s;
+  if (isIP(h)) return true;
+  return h.length <= 253 && /^(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(h);
+}
 
 const redisUrl = z
   .string()
@@ -46,7 +54,8 @@ const envSchema = z.object({
   RECOVERY_LOG_DIR: z.string().trim().min(1).default('var/recovery'),
   DATA_DIR: z.string().trim().min(1).default('var'),
   WORKER_CONCURRENCY: int(1, 256).default(1),
-  SCRAPE_INTERVAL_MINUTES: int(1, 1440).default(15),
+  // The floor is 1 minute, whole minutes (like a catalogue entry's interval_minutes).
+  SCRAPE_INTERVAL_MINUTES: int(1, 1440, 'whole minutes from 1 to 1440, e.g. 15').default(15),
   SCRAPE_SPREAD: bool.default(true),
   SCRAPE_ATTEMPTS: int(1, 20).default(3),
   SCRAPE_BACKOFF_MS: int(0, 3_600_000).default(1_000),
@@ -56,7 +65,11 @@ const envSchema = z.object({
   CATALOGUE_WATCH_MS: int(0, 3_600_000).default(5_000),
   SCHEDULER_CHECK_SECONDS: int(0, 86_400).default(60),
   API_PORT: int(0, 65535).default(8080),
-  API_HOST: z.string().trim().min(1).default('127.0.0.1'),
+  API_HOST: z
+    .string()
+    .trim()
+    .refine(isHostSyntax, 'expected an IP address or a host name (letters, digits, - and .), e.g. 127.0.0.1 or 0.0.0.0')
+    .default('127.0.0.1'),
   API_DATA_REPO: z.string().trim().min(1).default('var/remote.git'),
   GITHUB_TOKEN: z.string().trim().min(1).optional(),
   PUBLISH_BRANCHES: z

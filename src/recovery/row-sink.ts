@@ -14,6 +14,12 @@ export interface RowSinkOptions {
   /** First wait before probing the database again after a failure, in ms. Default 2000; doubles up to 60000. */
   retryMs?: number;
   logger?: Logger;
+  /**
+   * Asks whether the database answers before the replay touches it, within a deadline (throws when it does not).
+   * A remote database that accepts connections and never answers would otherwise hold the replay, and the
+   * shutdown that waits for it, for minutes. Default: none (the replay's first statement is the probe).
+   */
+  probe?: () => Promise<void>;
 }
 
 /** Where a row went: into the database, or (database unreachable) only into the recovery log, to be replayed. */
@@ -59,10 +65,24 @@ export class RowSink {
     return this.marker !== null;
   }
 
-  /** Repairs a torn last line and replays what earlier (crashed) processes left pending. */
-  async start(): Promise<void> {
+  /**
+   * Repairs a torn last line and replays what earlier (crashed) processes left pending. With `databaseDown` (the
+   * database did not answer at start) the sink starts in log-only mode: rows go to the recovery log only, from
+   * the log's current end (or the oldest pending marker), and are replayed once the database answers.
+   */
+  async start(options: { databaseDown?: boolean } = {}): Promise<void> {
     await this.log.repairTail().catch(() => undefined);
     const orphans = await this.orphanMarkers();
+    if (options.databaseDown) {
+      const from = [await this.log.end(), ...orphans.map((o) => o.marker)].sort(comparePositions)[0];
+      await this.enterDegraded(from);
+      await Promise.all(orphans.map((o) => rm(o.path, { force: true })));
+      this.options.logger?.warn(
+        { recoveryLogDir: this.log.dir, pendingFrom: orphans.length ? from : undefined },
+        `log-only mode: rows go to the recovery log (${this.log.dir}) only, and are replayed into the database when it answers (checked every ${Math.round(this.retryMs / 1000)} s at first)`,
+      );
+      return;
+    }
     if (orphans.length === 0) return;
     const from = orphans.map((o) => o.marker).sort(comparePositions)[0];
     this.options.logger?.warn({ from, markers: orphans.length }, 'recovery log has rows a previous process could not store; replaying');
@@ -119,6 +139,7 @@ export class RowSink {
   private async recover(): Promise<void> {
     if (!this.marker || this.closed) return;
     try {
+      await this.options.probe?.();
       await this.store.migrate(); // also a probe; the database may have been down since start
       // Bulk of the backlog first, without holding up new rows...
       const first = await replayLog(this.log, this.store, this.marker, this.replayOptions);

@@ -3,7 +3,7 @@ import type { Server } from 'node:http';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Catalogue } from '../catalogue/load.js';
-import type { Config } from '../config/env.js';
+import { ConfigError, type Config } from '../config/env.js';
 import type { PriceStore } from '../store/price-store.js';
 import { statusPageRouter } from '../api/status-page.js';
 import { adminAuth, assertSafeBinding } from '../api/admin-auth.js';
@@ -101,7 +101,7 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     });
   } catch (err) {
     await directory.close();
-    throw err;
+    throw listenProblem(err, config.apiHost, config.apiPort);
   }
   const { port } = server.address() as { port: number };
   const url = `http://${config.apiHost.includes(':') ? `[${config.apiHost}]` : config.apiHost}:${port}`;
@@ -123,4 +123,14 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   };
   logger.info({ url, board: role.boardUrl, metrics: role.metricsUrl, adminAuth: mode, boardReadOnly: admin.readOnly }, 'api listening');
   return role;
+}
+
+/** A listen error a person fixes (address not here, port taken, port not allowed) as a ConfigError naming the variables. */
+function listenProblem(err: unknown, host: string, port: number): unknown {
+  const code = (err as NodeJS.ErrnoException).code;
+  const where = `${host.includes(':') && !host.startsWith('[') ? `[${host}]` : host}:${port}`;
+  if (code === 'EADDRNOTAVAIL') return new ConfigError([`API_HOST: cannot listen on ${where} (EADDRNOTAVAIL: not an address of this machine); set API_HOST to an address of this machine, e.g. 127.0.0.1 or 0.0.0.0`]);
+  if (code === 'EADDRINUSE') return new ConfigError([`API_PORT: cannot listen on ${where} (EADDRINUSE: another process listens there); set API_PORT to a free port, or stop the other process`]);
+  if (code === 'EACCES') return new ConfigError([`API_PORT: cannot listen on ${where} (EACCES: ports below 1024 need privileges); set API_PORT to 1024 or above, e.g. 8080`]);
+  return err;
 }

@@ -3,6 +3,10 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
 import { loadCatalogue, type Catalogue } from '../catalogue/load.js';
+import { checkShrink } from '../catalogue/shrink-guard.js';
+import { checkStoreAtStart, isRemoteDatabase, openDatabaseLazily, probeRemoteDatabase } from '../config/check-database.js';
+import { checkFolders } from '../config/check-folders.js';
+import { checkApiHost } from '../config/check-host.js';
 import { watchCatalogue } from '../catalogue/watch.js';
 import type { Config } from '../config/env.js';
 import { loadVendorDirectory, type VendorDirectory } from '../config/vendors.js';
@@ -12,11 +16,11 @@ import { publishPollerBranch } from '../export/publish-branch.js';
 import { publishMain } from '../merge/publish-main.js';
 import { existsSync } from 'node:fs';
 import { localRemotePath } from '../publish/local-remote.js';
-import { openDatabase } from '../store/database.js';
 import { windowStart } from '../time/window.js';
 import { PriceStore } from '../store/price-store.js';
 import { startExporterRole, startMergerRole, type PublisherRole } from './publisher.js';
-import { checkMemoryPolicy, createRedisConnection } from '../../queues/connection.js';
+import { checkMemoryPolicy, createRedisConnection, onRedisErrors } from '../../queues/connection.js';
+import { redisOutages } from '../../queues/redis-outage.js';
 import { exportQueueName } from '../../queues/names.js';
 import { requestExport, type ExportJobData } from '../../queues/publish-jobs.js';
 import { recordScrapeAttempt } from '../../queues/scrape-metrics.js';
@@ -57,15 +61,24 @@ export interface Poller {
 /** Starts the chosen roles of one poller over shared pieces: Redis connection, store, recovery log, catalogue. */
 export async function startPoller(options: PollerOptions): Promise<Poller> {
   const { config, logger, roles } = options;
-  // Refused before anything starts: an API on a public address without credentials would expose the board.
-  if (roles.includes('api')) assertSafeBinding(config.apiHost, config.admin);
+  // Refused before anything starts: an API on a public address without credentials would expose the board, a
+  // host name that does not resolve, a folder that cannot be written (each names its variable and the fix).
+  if (roles.includes('api')) {
+    await checkApiHost(config.apiHost);
+    assertSafeBinding(config.apiHost, config.admin);
+  }
+  await checkFolders({
+    ...(roles.includes('worker') ? { RECOVERY_LOG_DIR: config.recoveryLogDir } : {}),
+    ...(roles.includes('exporter') || roles.includes('merger') ? { PUBLISH_DIR: config.publishDir } : {}),
+  });
+  // One line when Redis goes away and one when it is back, for every connection of this process.
+  redisOutages.useLogger(logger);
   const catalogue = options.catalogue ?? (await loadCatalogue(config.cataloguePath));
   /** The catalogue as last accepted: the scheduler's when it runs here, else the file as last watched. */
   let watched = catalogue;
   const currentCatalogue = (): Catalogue => scheduler?.catalogue ?? watched;
   const vendors = options.vendors ?? (await loadVendorDirectory(config.vendorsPath, config.workerConcurrency));
   const connection = createRedisConnection(options.redisUrl, { blocking: false, connectionName: `${config.pollerId}:control` });
-  connection.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
   const policy = await checkMemoryPolicy(connection);
   if (policy && policy !== 'noeviction') {
     logger.warn({ policy }, 'Redis maxmemory-policy is not noeviction: under memory pressure Redis may delete queue state. Set maxmemory-policy noeviction.');
@@ -75,14 +88,14 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   const needsStore = roles.some((r) => r !== 'scheduler');
   const ownStore = !options.store;
   const store = options.store ?? new PriceStore({ url: config.databaseUrl, authToken: config.databaseToken });
+  let databaseDown = false;
   if (needsStore) {
-    try {
-      const applied = await store.migrate();
-      if (applied.length) logger.info({ applied, database: store.description }, 'database migrated');
-    } catch (err) {
-      // Scraping goes on: rows wait in the recovery log until the database answers.
-      logger.warn({ err: (err as Error).message, database: store.description }, 'database unreachable at start; rows will wait in the recovery log');
-    }
+    // A deadline (DATABASE_ANSWER_TIMEOUT_MS): a database that hangs must not hold the start. Scraping goes on:
+    // the worker's rows wait in the recovery log until the database answers.
+    const check = await checkStoreAtStart(store, { url: config.databaseUrl, token: config.databaseToken });
+    if (!check.ok) logger.error({ database: store.description }, check.message);
+    else if (check.value.length) logger.info({ applied: check.value, database: store.description }, 'database migrated');
+    databaseDown = !check.ok;
   }
 
   let sink: RowSink | null = null;
@@ -95,12 +108,22 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   const closers: Array<() => Promise<void>> = [];
   try {
     if (roles.includes('worker')) {
-      sink = new RowSink(new RecoveryLog(config.recoveryLogDir), store, { logger });
-      await sink.start();
+      // A remote database is asked within a deadline before each replay: one that hangs never holds the shutdown.
+      const probe = isRemoteDatabase(config.databaseUrl)
+        ? async () => {
+            const answer = await probeRemoteDatabase(config.databaseUrl, { token: config.databaseToken });
+            if (!answer.ok) throw new Error(answer.reason);
+          }
+        : undefined;
+      sink = new RowSink(new RecoveryLog(config.recoveryLogDir), store, { logger, probe });
+      await sink.start({ databaseDown });
       const exportQueues = new Map<string, Queue<ExportJobData>>();
       const exportQueue = (pollerId: string) => {
         let q = exportQueues.get(pollerId);
-        if (!q) exportQueues.set(pollerId, (q = new Queue<ExportJobData>(exportQueueName(pollerId), { connection, prefix: config.redisPrefix })));
+        if (!q) {
+          q = onRedisErrors(new Queue<ExportJobData>(exportQueueName(pollerId), { connection, prefix: config.redisPrefix }), (err) => logger.warn({ err: err.message }, 'export queue error'));
+          exportQueues.set(pollerId, q);
+        }
         return q;
       };
       closers.push(async () => {
@@ -114,7 +137,8 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         vendors,
         sink,
         fetch: options.fetch,
-        priceContext: (t) => store.priceContext(t.coin, t.vendor, windowStart(new Date())),
+        // In log-only mode the database is known not to answer: judge without history rather than wait on it.
+        priceContext: (t) => (sink?.degraded ? Promise.resolve({ previousPrice: null, windowMedian: null }) : store.priceContext(t.coin, t.vendor, windowStart(new Date()))),
         afterScrape: async (attempt) => {
           // Counted in Redis, where every worker process adds up (the API server's /metrics reads them); both run, whatever the other does.
           await Promise.all([
@@ -134,6 +158,8 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       stopWatching = watchCatalogue(config.cataloguePath, {
         intervalMs: config.catalogueWatchMs,
         onChange: (c) => {
+          const shrink = checkShrink(watched, c);
+          if (shrink.problem) return logger.warn({ before: shrink.before, gone: shrink.gone, after: shrink.after }, shrink.problem);
           watched = c;
           worker?.addVendors(c);
         },
@@ -147,7 +173,8 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         logger.error({ remote: config.publishRemote }, 'the publishing remote (API_DATA_REPO) does not exist: exports and merges fail until it does; create a new one with `poller init-remote`, or bring back the real one');
       }
       // Readers of their own: exports and snapshots never wait behind the row writer.
-      const reader = openDatabase({ url: config.databaseUrl, authToken: config.databaseToken });
+      // Opened on first use: a database that is not there yet fails exports, not the start.
+      const reader = openDatabaseLazily({ url: config.databaseUrl, authToken: config.databaseToken });
       closers.push(async () => reader.close());
       if (roles.includes('exporter')) {
         exporter = await startExporterRole({

@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Redis } from 'ioredis';
-import type { Catalogue } from '../catalogue/load.js';
+import { CatalogueError, type Catalogue } from '../catalogue/load.js';
+import { checkShrink } from '../catalogue/shrink-guard.js';
 import { watchCatalogue } from '../catalogue/watch.js';
 import type { Config } from '../config/env.js';
-import { missingSchedulers, planSchedulers, reconcileSchedulers } from '../../queues/scrape-schedulers.js';
+import { missingSchedulers, planSchedulers, reconcileSchedulers, scheduledTargets } from '../../queues/scrape-schedulers.js';
 import { watchSchedulers } from '../../queues/scheduler-watch.js';
 
 export interface SchedulerRole {
@@ -42,12 +43,22 @@ export async function startSchedulerRole(options: {
     current = catalogue;
     logger.info({ schedulers: report.upserted, removed: report.removed, queues: report.queues.length }, 'job schedulers reconciled with the catalogue');
   };
+  // A start with a catalogue that drops most of what this poller's schedulers scrape now is refused like a broken
+  // file: the schedulers in Redis stay as they are (shrink-guard.ts says how to confirm it).
+  const scheduled = await scheduledTargets({ connection, prefix: config.redisPrefix, pollerId: config.pollerId });
+  const shrink = checkShrink(scheduled, current, "this poller's job schedulers in Redis are left as they are");
+  if (shrink.problem) throw new CatalogueError(current.source, [shrink.problem]);
   await reconcile(current);
   const stopWatching =
     config.catalogueWatchMs > 0
       ? watchCatalogue(config.cataloguePath, {
           intervalMs: config.catalogueWatchMs,
           onChange: async (c) => {
+            const shrink = checkShrink(current, c);
+            if (shrink.problem) {
+              logger.warn({ before: shrink.before, gone: shrink.gone, after: shrink.after }, shrink.problem);
+              return;
+            }
             logger.info({ targets: c.targets.length }, 'catalogue changed');
             options.onAccepted?.(c);
             await reconcile(c).catch((err) => logger.error({ err: err.message }, 'reconcile failed; will retry on the next change'));

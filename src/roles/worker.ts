@@ -6,7 +6,7 @@ import type { Config } from '../config/env.js';
 import type { VendorDirectory } from '../config/vendors.js';
 import type { RowSink } from '../recovery/row-sink.js';
 import { failedRow } from '../scrape/scrape-row.js';
-import { createRedisConnection } from '../../queues/connection.js';
+import { createRedisConnection, onRedisErrors } from '../../queues/connection.js';
 import { scrapeBackoffStrategy } from '../../queues/job-options.js';
 import { scrapeQueueName } from '../../queues/names.js';
 import { redisWallStore } from '../../queues/vendor-walls.js';
@@ -53,7 +53,10 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
 
   const queueOf = (vendor: string) => {
     let q = queues.get(vendor);
-    if (!q) queues.set(vendor, (q = new Queue(scrapeQueueName(vendor), { connection: producer, prefix: config.redisPrefix })));
+    if (!q) {
+      q = onRedisErrors(new Queue(scrapeQueueName(vendor), { connection: producer, prefix: config.redisPrefix }), (err) => logger.warn({ vendor, err: err.message }, 'scrape queue error'));
+      queues.set(vendor, q);
+    }
     return q;
   };
   // The catalogue as last accepted: jobs scrape its URLs, and "every page of a vendor walled" counts its pages.
@@ -118,7 +121,8 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     });
     vendorOfQueue.set(scrapeQueueName(vendor), vendor);
     worker.on('failed', onFailed);
-    worker.on('error', (err) => logger.error({ vendor, err: err.message }, 'worker error'));
+    // Connection errors are the outage tracker's (one line per outage); the rest are logged here.
+    onRedisErrors(worker, (err) => logger.error({ vendor, err: err.message }, 'worker error'));
     workers.set(vendor, worker);
   };
 

@@ -1,6 +1,6 @@
-import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
+import { makeFolderSync } from '../config/check-folders.js';
 
 export interface DatabaseOptions {
   /** `file:var/prices.db` (embedded), `libsql://...`, `http(s)://...` (Turso / sqld). */
@@ -16,7 +16,8 @@ export function openDatabase(options: DatabaseOptions): Client {
   const { url, authToken, busyTimeoutMs = 5000 } = options;
   if (url.startsWith('file:')) {
     const path = url.slice('file:'.length).split('?')[0];
-    if (path && path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
+    // Not mkdirSync({recursive}): on some paths (/proc/nope/...) node 20 retries it for ever, blocking the process.
+    if (path && path !== ':memory:') makeFolderSync(dirname(path));
   }
   return createClient({ url, authToken, timeout: busyTimeoutMs });
 }
