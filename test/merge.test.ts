@@ -163,7 +163,7 @@ describe('mergeTrees', () => {
     expect(withJunk.files).toEqual(merge().files);
   });
 
-  it('finds the price files under a root folder and passes the rest of the tree through', () => {
+  it('finds the price files under a root folder and passes on only the feed files the contract defines', () => {
     const underData = (name: string) => ({ branch: name, files: new Map([...trees.get(name)!].map(([p, t]) => [`data/${p}`, t] as [string, string]).concat([['README.md', `# ${name}\n`]])) });
     const broken = underData('api2');
     broken.files.set('data/api/ase/history-7d.json', '[{"date": "2026-11-23"}]');
@@ -172,7 +172,14 @@ describe('mergeTrees', () => {
     const plain = mergeTrees([branch('api1'), branch('api3')]);
     expect([...result.files.keys()].filter((p) => p.startsWith('data/api/')).sort()).toEqual([...plain.files.keys()].filter((p) => p.startsWith('api/')).map((p) => `data/${p}`).sort());
     expect(result.files.get('data/api/ase/latest.json')).toBe(plain.files.get('api/ase/latest.json'));
-    expect(result.files.get('README.md')).toBe('# api1\n');
+    // A file the contract does not define never reaches main, whoever committed it to a branch.
+    expect(result.files.has('README.md')).toBe(false);
+    const foreign = underData('api1');
+    foreign.files.set('data/api/notes.json', '{"owned": true}\n');
+    foreign.files.set('data/hourly/2026/11/23/12.json', '[]\n');
+    const withForeign = mergeTrees([foreign], { root: 'data/' });
+    expect(withForeign.files.has('data/api/notes.json')).toBe(false);
+    expect(withForeign.files.get('data/hourly/2026/11/23/12.json')).toBe('[]\n');
   });
 
   it('ages a fresh price of a branch that stopped into a stale fill', () => {

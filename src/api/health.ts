@@ -1,5 +1,6 @@
 import type { PublishRecord } from '../publish/publish-record.js';
 import type { RecoveryBacklog } from '../recovery/pending-backlog.js';
+import { REFUSED_TOKEN_HINT } from '../store/refused-token.js';
 
 /**
  * How a poller is, judged on its write path as well as on its reads:
@@ -14,6 +15,8 @@ export type HealthStatus = 'ok' | 'degraded' | 'down';
 export interface HealthInput {
   /** The database answered a probe. */
   databaseUp: boolean;
+  /** It answered and refused the token (HTTP 401/403): said as such, not as an outage. */
+  tokenRefused?: boolean;
   /** The recovery log's pending markers, or null when it could not be read. */
   backlog: RecoveryBacklog | null;
   /** The last export per poller and merge per merger. */
@@ -37,7 +40,7 @@ export function judgeHealth(input: HealthInput): Health {
     problems.push(why);
     if (to === 'down' || status === 'ok') status = to;
   };
-  if (!input.databaseUp) worsen('down', 'the database does not answer (TURSO_DATABASE_URL)');
+  if (!input.databaseUp) worsen('down', input.tokenRefused ? REFUSED_TOKEN_HINT : 'the database does not answer (TURSO_DATABASE_URL)');
   const markers = input.backlog?.markers ?? [];
   const logOnly = markers.some((m) => m.alive === true);
   const since = input.backlog?.since ?? null;

@@ -2,6 +2,7 @@ import { createClient, type Client } from '@libsql/client';
 import { redactText } from '../secrets.js';
 import { describeDatabaseUrl, openDatabase, type DatabaseOptions } from '../store/database.js';
 import type { PriceStore } from '../store/price-store.js';
+import { isRefusedToken, REFUSED_TOKEN_HINT } from '../store/refused-token.js';
 
 /**
  * How long a role waits at start for the database (TURSO_DATABASE_URL) to answer its first statement (the
@@ -39,6 +40,7 @@ export async function checkDatabase<T>(
     return { ok: true, value };
   } catch (err) {
     const reason = reasonOf(err, [options.token]);
+    if (isRefusedToken(err)) return { ok: false, reason, message: `${REFUSED_TOKEN_HINT} (TURSO_DATABASE_URL=${options.description}; ${reason})` };
     return {
       ok: false,
       reason,

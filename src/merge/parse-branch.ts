@@ -42,6 +42,9 @@ export function parseBranch(tree: BranchTree, root = ''): ParseBranchResult {
       checkPath(path, root);
       const kind = path.startsWith(root) ? classifyPublishedPath(path.slice(root.length)) : null;
       if (!kind) {
+        // Only the feed files the contract defines pass through to main: anything else on a branch (a foreign
+        // commit, a stray file) is left out, so that nobody but the exporter decides what main publishes.
+        if (!path.startsWith(root) || !isFeedPath(path.slice(root.length))) continue;
         if (path.endsWith('.json')) parseJson(path, text);
         parsed.other.set(path, text);
         continue;
@@ -102,4 +105,11 @@ function checkAt(path: string, root: string, text: string): unknown {
   } catch (err) {
     throw err instanceof ContractError ? new ContractError(path, err.problems) : err;
   }
+}
+
+/** Feed files of the published contract (spot and Goldback), relative to data/: the only other files the merge passes on. */
+const FEED_PATH_RE = /^(?:hourly\/\d{4}\/\d{2}\/\d{2}\/\d{2}\.json|15min\/\d{4}\/\d{2}\/\d{2}\/\d{4}\.json|spot-history-\d{4}\.json|goldback-\d{4}\.json|api\/goldback-spot\.json|api\/goldback-\d{4}\.json)$/;
+
+export function isFeedPath(relative: string): boolean {
+  return FEED_PATH_RE.test(relative);
 }

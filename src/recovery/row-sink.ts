@@ -1,4 +1,5 @@
 import { hostname } from 'node:os';
+import { isRefusedToken, REFUSED_TOKEN_HINT } from '../store/refused-token.js';
 import { isProcessAlive } from './process-alive.js';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { checkedDir, writeFileReplacing } from '../files/no-follow.js';
@@ -109,7 +110,7 @@ export class RowSink {
       await this.store.write(row);
       return 'stored';
     } catch (err) {
-      this.options.logger?.warn({ err: (err as Error).message, store: this.store.description }, 'database write failed; rows go to the recovery log until it is back');
+      this.options.logger?.warn({ err: (err as Error).message, store: this.store.description }, isRefusedToken(err) ? `${REFUSED_TOKEN_HINT}; rows go to the recovery log until it is accepted` : 'database write failed; rows go to the recovery log until it is back');
       await this.enterDegraded(pos);
       return 'logged';
     }
@@ -156,7 +157,7 @@ export class RowSink {
       this.options.logger?.info({ replayed: first.read + rest.read, inserted: first.inserted + rest.inserted }, 'database is back; recovery log replayed');
     } catch (err) {
       this.retryMs = Math.min(this.retryMs * 2, 60_000);
-      this.options.logger?.warn({ err: (err as Error).message, retryInMs: this.retryMs }, 'database still unreachable');
+      this.options.logger?.warn({ err: (err as Error).message, retryInMs: this.retryMs }, isRefusedToken(err) ? `${REFUSED_TOKEN_HINT}; rows wait in the recovery log` : 'database still unreachable');
       this.scheduleRecovery();
     }
   }

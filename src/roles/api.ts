@@ -15,6 +15,7 @@ import { exportQueueName, MERGE_QUEUE_NAME, scrapeQueueName } from '../../queues
 import { readPublishLog } from '../../queues/publish-log.js';
 import { readPublishMetrics } from '../../queues/publish-metrics.js';
 import { judgeHealth } from '../api/health.js';
+import { isRefusedToken } from '../store/refused-token.js';
 import { readScrapeMetrics } from '../../queues/scrape-metrics.js';
 import { statusPageSources } from './status-sources.js';
 
@@ -81,13 +82,20 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', async (_req, res) => {
+    let tokenRefused = false;
     const [databaseUp, backlog, log] = await Promise.all([
-      store.probe().then(() => true, () => false),
+      store.probe().then(
+        () => true,
+        (err: unknown) => {
+          tokenRefused = isRefusedToken(err);
+          return false;
+        },
+      ),
       readRecoveryBacklog(config.recoveryLogDir).catch(() => null),
       readPublishLog(connection, config.redisPrefix).catch(() => null),
     ]);
     const lastPublish = log ? [...Object.values(log.last.export), ...Object.values(log.last.merge)] : [];
-    const health = judgeHealth({ databaseUp, backlog, lastPublish, now: Date.now() });
+    const health = judgeHealth({ databaseUp, tokenRefused, backlog, lastPublish, now: Date.now() });
     res.status(health.status === 'down' ? 503 : 200).json({ ok: health.status === 'ok', poller: config.pollerId, ...health });
   });
   app.use(BOARD_PATH, guard, board.router);
