@@ -39,6 +39,7 @@ import { enqueueScrapesNow, waitForJobs } from '../queues/scrape-now.js';
 import { launchChromium } from './support/chromium.js';
 import { startGitHttpServer } from './support/git-http-server.js';
 import { testRedis } from './support/redis.js';
+import { sampleRow } from './support/rows.js';
 import { tempDir } from './support/temp.js';
 import { waitUntil } from './support/wait.js';
 
@@ -307,23 +308,8 @@ describe('the status page of a running system, in Chromium', () => {
   let streakSince: string;
   let recoveryRows: number;
 
-  const seed = (t: { coin: string; vendor: string }, poller: string, at: number, over: Partial<PriceRow>, n: string): PriceRow => ({
-    key: `${poller}/seed/${t.coin}/${t.vendor}/${n}`,
-    poller_id: poller,
-    scraped_at: iso(at),
-    window_start: windowStart(at),
-    coin_slug: t.coin,
-    vendor: t.vendor,
-    price: 60,
-    source: 'http',
-    confidence: 80,
-    is_failed: false,
-    in_stock: true,
-    outcome: 'ok',
-    reason: null,
-    matched_by: 'jsonld',
-    ...over,
-  });
+  const seed = (t: { coin: string; vendor: string }, poller: string, at: number, over: Partial<PriceRow>, n: string): PriceRow =>
+    sampleRow(0, { key: `${poller}/seed/${t.coin}/${t.vendor}/${n}`, poller_id: poller, scraped_at: iso(at), window_start: windowStart(at), coin_slug: t.coin, vendor: t.vendor, price: 60, ...over });
 
   beforeAll(async () => {
     dir = await tempDir('status-page');

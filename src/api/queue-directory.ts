@@ -16,15 +16,10 @@ export interface QueueDirectoryOptions {
   prefix: string;
   /** Queue names the poller knows it has; read on every sync (cheap), so a catalogue change shows at once. */
   known: () => Iterable<string>;
-  /** How long the result of a SCAN for queues in Redis is reused, in ms. Default 5000; 0 scans on every sync. */
+  /** Queue names found in Redis under the prefix (queues/discover-queues.ts, injected by the API role). */
+  discover: () => Promise<string[]>;
+  /** How long the result of `discover` is reused, in ms. Default 5000; 0 discovers on every sync. */
   discoverEveryMs?: number;
-  /** Keys asked per SCAN step. Default 1000. */
-  scanCount?: number;
-}
-
-/** Glob specials of SCAN MATCH escaped: the prefix is matched as written. */
-function escapeGlob(s: string): string {
-  return s.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 export class QueueDirectory {
@@ -35,24 +30,6 @@ export class QueueDirectory {
   private closed = false;
 
   constructor(private readonly options: QueueDirectoryOptions) {}
-
-  /** Queue names found in Redis under the prefix (one SCAN over the keyspace). */
-  async discover(): Promise<string[]> {
-    const { connection, prefix } = this.options;
-    const match = `${escapeGlob(prefix)}:*:meta`;
-    const found = new Set<string>();
-    let cursor = '0';
-    do {
-      const [next, keys] = await connection.scan(cursor, 'MATCH', match, 'COUNT', this.options.scanCount ?? 1000);
-      cursor = next;
-      for (const key of keys) {
-        const name = key.slice(prefix.length + 1, -':meta'.length);
-        // BullMQ refuses ':' in queue names: such a key belongs to a longer prefix (another poller's, say).
-        if (name && !name.includes(':')) found.add(name);
-      }
-    } while (cursor !== '0');
-    return [...found];
-  }
 
   /**
    * Brings the list up to date (the known names now, Redis at most every `discoverEveryMs`) and returns the
@@ -67,7 +44,7 @@ export class QueueDirectory {
     if (this.closed) return this.open;
     const every = this.options.discoverEveryMs ?? 5_000;
     if (Date.now() - this.discoveredAt >= every) {
-      this.discovered = await this.discover();
+      this.discovered = await this.options.discover();
       this.discoveredAt = Date.now();
     }
     const wanted = [...new Set([...this.options.known(), ...this.discovered])].sort();

@@ -7,7 +7,10 @@ import { loadCatalogue, type Catalogue } from '../catalogue/load.js';
 import type { Config } from '../config/env.js';
 import { describeDatabaseUrl } from '../store/database.js';
 import { UsageError } from './errors.js';
+import { discoverQueues } from '../../queues/discover-queues.js';
 import { scrapeQueueName } from '../../queues/names.js';
+
+export { discoverQueues };
 
 // Pieces shared by the operator's commands (queues, trigger, pause, resume, export-now, merge-now, retry-failed,
 // doctor, status): the Redis they talk to, the database they read without creating it, job waiting, tables.
@@ -113,29 +116,6 @@ export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms))
 /** A queue to look at, without writing its meta hash (a queue nobody used stays absent from Redis). */
 export function inspectQueue(redis: Redis, prefix: string, name: string): Queue {
   return new Queue(name, { connection: redis, prefix, skipMetasUpdate: true });
-}
-
-/** Every queue under the prefix (`{prefix}:{name}:meta`, found with SCAN), and the deeper prefixes seen (`demo:api1`). */
-export async function discoverQueues(redis: Redis, prefix: string): Promise<{ queues: string[]; nestedPrefixes: string[] }> {
-  const queues = new Set<string>();
-  const nested = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const name = key.slice(prefix.length + 1, -':meta'.length);
-      if (!name) continue;
-      // A name with ':' is a queue under a longer prefix (the demo's `demo:api1`), not one of ours.
-      if (name.includes(':')) nested.add(`${prefix}:${name.slice(0, name.lastIndexOf(':'))}`);
-      else queues.add(name);
-    }
-  } while (cursor !== '0');
-  return { queues: [...queues].sort(), nestedPrefixes: [...nested].sort() };
-}
-
-function escapeGlob(text: string): string {
-  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
 }
 
 /** Scrape queues first (by vendor), then exports, merge, the rest. */

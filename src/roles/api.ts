@@ -12,6 +12,7 @@ import { createMetricsRegistry, metricsHandler } from '../api/metrics.js';
 import { QueueDirectory } from '../api/queue-directory.js';
 import { readRecoveryBacklog } from '../recovery/pending-backlog.js';
 import { exportQueueName, MERGE_QUEUE_NAME, scrapeQueueName } from '../../queues/names.js';
+import { discoverQueues } from '../../queues/discover-queues.js';
 import { readPublishLog } from '../../queues/publish-log.js';
 import { readPublishMetrics } from '../../queues/publish-metrics.js';
 import { judgeHealth } from '../api/health.js';
@@ -61,6 +62,7 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   const directory = new QueueDirectory({
     connection,
     prefix: config.redisPrefix,
+    discover: async () => (await discoverQueues(connection, config.redisPrefix)).queues,
     known: () => [...new Set(options.catalogue().targets.map((t) => scrapeQueueName(t.vendor)))].concat(exportQueueName(config.pollerId), MERGE_QUEUE_NAME),
   });
   const board = adminBoard({ directory, basePath: BOARD_PATH, readOnly: admin.readOnly, logger });

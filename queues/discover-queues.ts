@@ -1,0 +1,25 @@
+import type { Redis } from 'ioredis';
+
+/** Every queue under the prefix (`{prefix}:{name}:meta`, found with SCAN), and the deeper prefixes seen (`demo:api1`). */
+export async function discoverQueues(redis: Redis, prefix: string): Promise<{ queues: string[]; nestedPrefixes: string[] }> {
+  const queues = new Set<string>();
+  const nested = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000);
+    cursor = next;
+    for (const key of keys) {
+      const name = key.slice(prefix.length + 1, -':meta'.length);
+      if (!name) continue;
+      // A name with ':' is a queue under a longer prefix (the demo's `demo:api1`), not one of ours.
+      if (name.includes(':')) nested.add(`${prefix}:${name.slice(0, name.lastIndexOf(':'))}`);
+      else queues.add(name);
+    }
+  } while (cursor !== '0');
+  return { queues: [...queues].sort(), nestedPrefixes: [...nested].sort() };
+}
+
+/** Glob specials of SCAN MATCH escaped: the prefix is matched as written. */
+function escapeGlob(text: string): string {
+  return text.replace(/[*?[\]\\]/g, (c) => `\\${c}`);
+}
