@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { isProcessAlive } from './process-alive.js';
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { RecoveryLog, comparePositions, type LogPosition } from './recovery-log.js';
+import { RecoveryLog, comparePositions, countNewlines, type LogPosition } from './recovery-log.js';
 
 /** One process's note that rows from `position` on reached only the log (see RowSink). */
 export interface PendingMarker {
@@ -90,22 +90,4 @@ async function readMarkers(markerDir: string): Promise<PendingMarker[]> {
     }
   }
   return out;
-}
-
-async function countNewlines(path: string, start: number, length: number): Promise<number> {
-  const handle = await open(path, 'r');
-  try {
-    const chunk = Buffer.alloc(1 << 20);
-    let n = 0;
-    let done = 0;
-    while (done < length) {
-      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, length - done), start + done);
-      if (bytesRead === 0) break;
-      for (let i = 0; i < bytesRead; i++) if (chunk[i] === 0x0a) n++;
-      done += bytesRead;
-    }
-    return n;
-  } finally {
-    await handle.close();
-  }
 }

@@ -76,21 +76,7 @@ export class RecoveryLog {
 
   /** How many lines (newlines) the log file `file` holds before byte `offset`: the line number of a position, less one. */
   async linesBefore(file: string, offset: number): Promise<number> {
-    if (offset <= 0) return 0;
-    const handle = await open(join(this.dir, file), 'r');
-    try {
-      const chunk = Buffer.alloc(Math.min(offset, 1 << 20));
-      let count = 0;
-      for (let at = 0; at < offset; ) {
-        const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, offset - at), at);
-        if (bytesRead === 0) break;
-        for (let i = 0; i < bytesRead; i++) if (chunk[i] === 0x0a) count++;
-        at += bytesRead;
-      }
-      return count;
-    } finally {
-      await handle.close();
-    }
+    return offset <= 0 ? 0 : countNewlines(join(this.dir, file), 0, offset);
   }
 
   /** Reads lines from `from` to the current end, in order, calling `onLines` with chunks of raw lines. */
@@ -128,6 +114,24 @@ export async function readLines(path: string, start: number, onLines: (lines: st
     }
     // A last line without a newline is a write in progress (or torn by a crash): leave it for the next read.
     return offset;
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Newlines in `length` bytes of a file from `start`, read in 1 MiB chunks (never the whole file in memory). */
+export async function countNewlines(path: string, start: number, length: number): Promise<number> {
+  const handle = await open(path, 'r');
+  try {
+    const chunk = Buffer.alloc(Math.max(1, Math.min(length, 1 << 20)));
+    let n = 0;
+    for (let done = 0; done < length; ) {
+      const { bytesRead } = await handle.read(chunk, 0, Math.min(chunk.length, length - done), start + done);
+      if (bytesRead === 0) break;
+      for (let i = 0; i < bytesRead; i++) if (chunk[i] === 0x0a) n++;
+      done += bytesRead;
+    }
+    return n;
   } finally {
     await handle.close();
   }
