@@ -18,7 +18,8 @@ export interface ScrapeProcessorDeps {
   logger?: Logger;
   /** Replaces the HTTP tier (benchmark). */
   fetch?: ScrapeDeps['fetch'];
-  spot?: ScrapeDeps['spot'];
+  /** Spot per metal for the sanity check, read at each scrape: the spot feed's fresh values over the configured ones. */
+  spot?: () => NonNullable<ScrapeDeps['spot']>;
   priceContext?: ScrapeDeps['priceContext'];
   /** What each vendor's bot walls have shown. Default none: every walled page is retried like a 5xx. */
   walls?: VendorWallStore;
@@ -97,7 +98,7 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     let report;
     try {
       report = await Promise.race([
-        scrapeTarget(target, { vendor: deps.vendors.get(target.vendor), signal: controller.signal, fetch: deps.fetch, spot: deps.spot, priceContext: deps.priceContext }),
+        scrapeTarget(target, { vendor: deps.vendors.get(target.vendor), signal: controller.signal, fetch: deps.fetch, spot: deps.spot?.(), priceContext: deps.priceContext }),
         deadline,
       ]);
     } catch (err) {

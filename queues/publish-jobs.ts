@@ -57,10 +57,10 @@ export async function upsertMergeScheduler(queue: Queue<MergeJobData>, everyMs: 
 }
 
 /**
- * Runs one export or merge job now, outside the throttle (smoke runs, operators), and waits for its end.
- * Returns the job's result as one line; throws with the job's failure reason.
+ * Runs one job now (an export or a merge outside the throttle, a feed job), for smoke runs and operators, and
+ * waits for its end. Returns the job's result as one line; throws with the job's failure reason.
  */
-export async function runJobNow<D extends ExportJobData | MergeJobData>(
+export async function runJobNow<D extends object>(
   connection: Redis,
   prefix: string,
   queueName: string,

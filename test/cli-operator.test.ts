@@ -101,9 +101,9 @@ describe('operator commands against a running poller', () => {
 
   it('queues lists every queue of the poller with workers, schedulers and paused state', async () => {
     // A queue outside the catalogue with a job scheduler and no worker: found by SCAN, counted.
-    const spot = new Queue('spot', { connection: redis.connection, prefix: redis.prefix });
-    await spot.upsertJobScheduler('api1:spot-latest', { every: 86_400_000 }, { name: 'spot', data: {} });
-    await spot.close();
+    const legacy = new Queue('legacy', { connection: redis.connection, prefix: redis.prefix });
+    await legacy.upsertJobScheduler('api1:legacy', { every: 86_400_000 }, { name: 'legacy', data: {} });
+    await legacy.close();
 
     const { code, out } = await run(['queues', '--json']);
     expect(code, out).toBe(0);
@@ -117,13 +117,15 @@ describe('operator commands against a running poller', () => {
     }
     expect(byName['export.api1'].workers).toBeGreaterThanOrEqual(1);
     expect(byName.merge.workers).toBeGreaterThanOrEqual(1);
-    expect(byName.spot).toMatchObject({ exists: true, schedulers: 1, schedulerIds: ['api1:spot-latest'], workers: 0, paused: false });
-    expect(byName.spot.counts.wait + byName.spot.counts.delayed).toBe(1);
+    expect(byName.legacy).toMatchObject({ exists: true, schedulers: 1, schedulerIds: ['api1:legacy'], workers: 0, paused: false });
+    expect(byName.legacy.counts.wait + byName.legacy.counts.delayed).toBe(1);
+    // The feed queue of the worker's process: a worker, no scheduler (the scheduler role is not running here).
+    expect(byName.spot).toMatchObject({ workers: 1 });
 
     const human = await run(['queues']);
     expect(human.code).toBe(0);
     expect(human.out).toMatch(/^queue\s+waiting\s+active\s+delayed\s+failed\s+completed\s+schedulers\s+workers\s+state$/m);
-    expect(human.out).toMatch(/^spot\s+1\s+0\s+0\s+0\s+0\s+1\s+0\s+running$|^spot\s+0\s+0\s+1\s+0\s+0\s+1\s+0\s+running$/m);
+    expect(human.out).toMatch(/^legacy\s+1\s+0\s+0\s+0\s+0\s+1\s+0\s+running$|^legacy\s+0\s+0\s+1\s+0\s+0\s+1\s+0\s+running$/m);
   });
 
   it('trigger scrapes one target now and prints the price the page advertises, as stored', async () => {

@@ -9,6 +9,9 @@ import { PriceStore } from '../src/store/price-store.js';
 import type { PriceRow } from '../src/store/price-row.js';
 import { windowStart } from '../src/time/window.js';
 import { tempDir } from './support/temp.js';
+import { readFileSync } from 'node:fs';
+import { stableStringify } from '../src/export/stable-json.js';
+import { MANIFEST_ENDPOINTS } from '../src/contract/manifest-schema.js';
 
 const NOW = new Date('2026-11-23T12:20:00Z');
 
@@ -29,6 +32,17 @@ function row(poller: string, coin: string, vendor: string, at: string, price: nu
   };
 }
 const outOfStock = { in_stock: false, outcome: 'out_of_stock' as const };
+
+/** A real goldback-spot.json of March 2026. */
+const GOLDBACK_SPOT = readFileSync('../shared/contract/StakTrakrApi/data/api/goldback-spot.json', 'utf8');
+
+/** An hourly spot file of 2026-11-23 12h: entries [metal, HH:MM, spot], written as the exporter writes them. */
+const hourly = (entries: Array<[string, string, number]>): string =>
+  stableStringify(
+    entries
+      .map(([metal, at, spot]) => ({ spot, metal, source: 'hourly', provider: 'StakTrakr', timestamp: `2026-11-23 ${at}:00` }))
+      .sort((a, b) => (a.timestamp === b.timestamp ? (a.metal < b.metal ? -1 : 1) : a.timestamp < b.timestamp ? -1 : 1)),
+  );
 
 const ROWS: PriceRow[] = [
   row('api1', 'ase', 'apmex', '2026-11-23T11:31:00Z', 30),
@@ -59,7 +73,7 @@ describe('mergeTrees', () => {
       const { files } = await buildExportTree({ client, catalogue: catalogueWith([...slugs]), pollerId: poller, now: NOW });
       trees.set(poller, files);
     }
-    trees.get('api1')!.set('api/goldback-spot.json', '{"g1_usd": 10.06}\n');
+    trees.get('api1')!.set('api/goldback-spot.json', GOLDBACK_SPOT);
   });
   afterAll(async () => {
     client.close();
@@ -148,7 +162,7 @@ describe('mergeTrees', () => {
       ase: { window_start: '2026-11-23T12:00:00Z', median_price: 32, lowest_price: 31, vendor_count: 3 },
     });
     expect(read(files, 'api/maple-gold/latest.json')).toMatchObject({ window_start: null, vendors: {} });
-    expect(files.get('api/goldback-spot.json')).toBe('{"g1_usd": 10.06}\n');
+    expect(files.get('api/goldback-spot.json')).toBe(GOLDBACK_SPOT);
   });
 
   it('produces files that pass the published contract', () => {
@@ -176,10 +190,10 @@ describe('mergeTrees', () => {
     expect(result.files.has('README.md')).toBe(false);
     const foreign = underData('api1');
     foreign.files.set('data/api/notes.json', '{"owned": true}\n');
-    foreign.files.set('data/hourly/2026/11/23/12.json', '[]\n');
+    foreign.files.set('data/hourly/2026/11/23/12.json', hourly([['Gold', '12:00', 4100]]));
     const withForeign = mergeTrees([foreign], { root: 'data/' });
     expect(withForeign.files.has('data/api/notes.json')).toBe(false);
-    expect(withForeign.files.get('data/hourly/2026/11/23/12.json')).toBe('[]\n');
+    expect(withForeign.files.get('data/hourly/2026/11/23/12.json')).toBe(hourly([['Gold', '12:00', 4100]]));
   });
 
   it('ages a fresh price of a branch that stopped into a stale fill', () => {
@@ -198,5 +212,43 @@ describe('mergeTrees', () => {
     expect(merged.vendors.jmbullion).toEqual({ price: 31, confidence: null, source: 'last_known', inStock: true, stale: true, stale_since: '2026-11-23T12:00:00.000Z' });
     expect(merged.median_price).toBe(33); // only api3's fresh herobullion counts
     expect(merged.windows_24h.map((w: { window: string }) => w.window)).toContain('2026-11-23T11:30:00Z');
+  });
+});
+
+describe('mergeTrees: feed files', () => {
+  const manifest = (name: string) => ({ branch: name, files: new Map([['api/manifest.json', stableStringify({ generated_at: '2026-11-23T12:11:00.000Z', latest_window: null, window_count: 0, coin_count: 0, coins: [], enabled_coins: [], coins_meta: {}, endpoints: MANIFEST_ENDPOINTS })]]) });
+  const withFiles = (name: string, files: Record<string, string>) => {
+    const b = manifest(name);
+    for (const [p, t] of Object.entries(files)) b.files.set(p, t);
+    return b;
+  };
+  const quarter = (spot: number) => stableStringify([{ spot, metal: 'Gold', source: 'seed', provider: 'StakTrakr', timestamp: '2026-11-23 12:15:00' }]);
+
+  it('unions the hourly entries of every branch, the last element the newest; keeps the first 15-minute file and what only main has', () => {
+    const api1 = withFiles('api1', { 'hourly/2026/11/23/12.json': hourly([['Gold', '12:00', 4100], ['Silver', '12:00', 50]]), '15min/2026/11/23/1215.json': quarter(4101) });
+    const api2 = withFiles('api2', { 'hourly/2026/11/23/12.json': hourly([['Gold', '12:00', 4100], ['Silver', '12:00', 50], ['Gold', '12:15', 4101], ['Silver', '12:15', 51]]), '15min/2026/11/23/1215.json': quarter(4999) });
+    const main = withFiles('main', { 'hourly/2026/11/23/11.json': hourly([['Gold', '11:45', 4090]]), '15min/2026/11/23/1215.json': quarter(4101) });
+    const { files, skipped } = mergeTrees([api1, api2], { fallback: main });
+    expect(skipped).toEqual([]);
+    const merged = JSON.parse(files.get('hourly/2026/11/23/12.json')!) as Array<{ metal: string; timestamp: string }>;
+    expect(merged.map((e) => `${e.metal} ${e.timestamp.slice(11, 16)}`)).toEqual(['Gold 12:00', 'Silver 12:00', 'Gold 12:15', 'Silver 12:15']);
+    expect(files.get('15min/2026/11/23/1215.json')).toBe(quarter(4101)); // main's, never overwritten
+    expect(files.get('hourly/2026/11/23/11.json')).toBe(hourly([['Gold', '11:45', 4090]])); // only main has it: kept
+  });
+
+  it('skips a branch whose spot or Goldback file breaks its schema, naming the file', () => {
+    const unsorted = stableStringify([
+      { spot: 4101, metal: 'Gold', source: 'hourly', provider: 'StakTrakr', timestamp: '2026-11-23 12:15:00' },
+      { spot: 4100, metal: 'Gold', source: 'hourly', provider: 'StakTrakr', timestamp: '2026-11-23 12:00:00' },
+    ]);
+    const { used, skipped } = mergeTrees([
+      withFiles('api1', { 'hourly/2026/11/23/12.json': unsorted }),
+      withFiles('api2', { 'api/goldback-spot.json': '{"g1_usd": 10.06}\n' }),
+      withFiles('api3', { 'hourly/2026/11/23/12.json': hourly([['Gold', '12:00', 4100]]) }),
+    ]);
+    expect(used).toEqual(['api3']);
+    expect(skipped.map((s) => s.branch)).toEqual(['api1', 'api2']);
+    expect(skipped[0].reason).toMatch(/hourly\/2026\/11\/23\/12\.json/);
+    expect(skipped[1].reason).toMatch(/goldback-spot\.json/);
   });
 });

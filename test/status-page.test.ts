@@ -145,11 +145,15 @@ describe('status data and rendering', () => {
     expect(grid.cells.map((c) => `${c.coin}@${c.vendor}:${c.state}`)).toEqual(['ase@apmex:fresh', 'ase@jm:never', 'evil-coin@apmex:never', 'evil-coin@jm:unlisted']);
   });
 
-  it('feeds: dealer scrapes by age, spot configured without a feed', async () => {
+  it('feeds: dealer scrapes by age, the spot source and its fallback', async () => {
     const ctx = { config, now: NOW, targets: catalogue.targets, outcomes: [row('ase', 'apmex', 'api2', {}), row('ase', 'jm', 'api1', { last_success_at: iso(NOW - 5 * HOUR) })] };
     expect(await dealerFeed(ctx)).toMatchObject({ id: 'dealers', state: 'fresh', lastAt: iso(NOW - 5 * MIN), detail: expect.stringMatching(/^1 of 3 targets/) });
-    expect(await spotFeed(ctx)).toMatchObject({ id: 'spot', state: 'configured', detail: expect.stringMatching(/^configured, no feed yet: gold \$4100, silver \$52/) });
-    expect((await spotFeed({ ...ctx, config: { ...config, spotUsdPerOz: {} } })).state).toBe('missing');
+    expect(await spotFeed(ctx)).toMatchObject({ id: 'spot', state: 'configured', detail: expect.stringMatching(/^the built-in simulator: NOT real prices .*; fallback gold \$4100, silver \$52 \(SPOT_USD_PER_OZ\)$/) });
+    const api = { ...config, spotFeed: { ...config.spotFeed, mode: 'api' as const } };
+    expect((await spotFeed({ ...ctx, config: api })).detail).toMatch(/^MetalPriceAPI, every 15 min; fallback gold \$4100/);
+    const off = { ...config, spotFeed: { ...config.spotFeed, mode: 'off' as const } };
+    expect((await spotFeed({ ...ctx, config: off })).state).toBe('configured');
+    expect((await spotFeed({ ...ctx, config: { ...off, spotUsdPerOz: {} } })).state).toBe('missing');
     expect((await dealerFeed({ ...ctx, outcomes: [] })).state).toBe('missing');
   });
 
@@ -506,8 +510,18 @@ describe('the status page of a running system, in Chromium', () => {
     expect(by.main.text).toMatch(/newest price on main \d+ (s|min) old/);
 
     const feeds = await page.$$eval('#feeds li', (els) => els.map((e) => ({ id: e.getAttribute('data-feed'), state: e.getAttribute('data-state'), text: (e as HTMLElement).innerText })));
-    expect(feeds.map((f) => [f.id, f.state])).toEqual([['dealers', 'fresh'], ['spot', 'configured']]);
-    expect(feeds[1].text).toMatch(/configured, no feed yet: gold \$5000, silver \$85/);
+    // The published feeds as the app judges them in main: the manifest fresh; no spot or Goldback job ran here.
+    expect(feeds.map((f) => [f.id, f.state])).toEqual([
+      ['dealers', 'fresh'],
+      ['spot', 'configured'],
+      ['published-manifest', 'fresh'],
+      ['published-hourly', 'missing'],
+      ['published-15min', 'missing'],
+      ['published-daily-seed', 'missing'],
+      ['published-goldback', 'missing'],
+    ]);
+    expect(feeds[1].text).toMatch(/simulator: NOT real prices.*fallback gold \$5000, silver \$85/);
+    expect(feeds[2].text).toMatch(/api\/manifest\.json/);
 
     const recovery = await page.$eval('#recovery', (e) => ({ rows: e.getAttribute('data-rows'), text: (e as HTMLElement).innerText }));
     expect(recovery.rows).toBe(String(recoveryRows));
@@ -649,7 +663,7 @@ describe('the status page of a running system, in Chromium', () => {
     if (body.main.lastMerge.committed) expect(body.main.lastMerge.sha).toBe(git(remote, ['rev-parse', 'main']));
     expect(body.main.newestDataAt).toEqual(expect.any(String));
     expect(body.recovery).toMatchObject({ rows: recoveryRows, markers: [{ alive: false }] });
-    expect(body.feeds.map((f: any) => f.id)).toEqual(['dealers', 'spot']);
+    expect(body.feeds.map((f: any) => f.id)).toEqual(['dealers', 'spot', 'published-manifest', 'published-hourly', 'published-15min', 'published-daily-seed', 'published-goldback']);
     expect(JSON.stringify(body)).not.toContain(TOKEN);
 
     const negotiated = await fetch(`${api.url}/`, { headers: { Accept: 'application/json' } });

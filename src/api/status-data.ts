@@ -10,6 +10,7 @@ import type { BranchHead } from '../publish/branch-heads.js';
 import type { PublishRecord } from '../publish/publish-record.js';
 import type { RecoveryBacklog } from '../recovery/pending-backlog.js';
 import type { FailureStreak, TargetOutcome } from '../store/price-store.js';
+import { FEED_STALE_AFTER_MINUTES, readFeedHealth, type FeedName } from './feed-health.js';
 import { ageOf, ageState, cellState, countStates, FRESH_INTERVALS, type AgeState, type Cell, type CellState } from './cell-state.js';
 
 /** The part of the publish log the page reads (queues/publish-log.ts's readPublishLog answers a superset). */
@@ -83,21 +84,43 @@ export const dealerFeed: FeedProbe = ({ config, now, targets, outcomes }) => {
   };
 };
 
-/** Spot: today only the configured SPOT_USD_PER_OZ; the MetalPriceAPI feed comes later. */
+/** Spot: where the feed comes from (MetalPriceAPI, the simulator, off), and what prices fall back to (SPOT_USD_PER_OZ). */
 export const spotFeed: FeedProbe = ({ config }) => {
   const entries = Object.entries(config.spotUsdPerOz).filter(([, v]) => typeof v === 'number' && Number.isFinite(v));
+  const fallback = entries.length ? `fallback ${entries.map(([m, v]) => `${m} $${v}`).join(', ')} (SPOT_USD_PER_OZ)` : 'no fallback: without a fresh feed, prices are judged by per-metal ranges only';
+  const mode = config.spotFeed.mode;
+  const source = mode === 'api' ? 'MetalPriceAPI' : mode === 'simulated' ? 'the built-in simulator: NOT real prices (no METAL_PRICE_API_KEY)' : 'off (SPOT_FEED=off)';
   return {
     id: 'spot',
-    name: 'Spot (USD per oz)',
-    state: entries.length ? 'configured' : 'missing',
+    name: 'Spot source',
+    state: mode === 'off' ? (entries.length ? 'configured' : 'missing') : 'configured',
     lastAt: null,
     ageMs: null,
     maxAgeMs: null,
-    detail: entries.length
-      ? `configured, no feed yet: ${entries.map(([m, v]) => `${m} $${v}`).join(', ')} (SPOT_USD_PER_OZ)`
-      : 'not configured, no feed yet: prices are judged by per-metal ranges only',
+    detail: `${source}, every ${config.spotFeed.everyMs / 60_000} min; ${fallback}`,
   };
 };
+
+const PUBLISHED_FEED_NAMES: Readonly<Record<FeedName, string>> = {
+  manifest: 'Retail manifest (published)',
+  hourly: 'Spot, hourly file (published)',
+  '15min': 'Spot, 15-minute file (published)',
+  'daily-seed': 'Spot, daily seed (published)',
+  goldback: 'Goldback rate (published)',
+};
+
+/** The feeds as the frontend sees them in the tree this server serves (`root()`), each against its threshold. */
+export function publishedFeedProbes(root: () => string | null, feeds: ReadonlyArray<FeedName>): FeedProbe[] {
+  return feeds.map((feed) => async ({ now }) => {
+    const dir = root();
+    const age = dir ? (await readFeedHealth(dir, now)).feeds.find((f) => f.feed === feed) : undefined;
+    const maxAgeMs = (age?.staleAfterMinutes ?? FEED_STALE_AFTER_MINUTES[feed]) * 60_000;
+    const base = { id: `published-${feed}`, name: PUBLISHED_FEED_NAMES[feed], maxAgeMs };
+    if (!age) return { ...base, state: 'missing', lastAt: null, ageMs: null, detail: 'no published tree served yet' };
+    const state: FeedState = age.ok ? 'fresh' : age.problem === 'missing' ? 'missing' : age.problem === 'stale' ? 'stale' : 'error';
+    return { ...base, state, lastAt: age.at, ageMs: age.at ? now - Date.parse(age.at) : null, detail: age.path ? `${age.path}${age.problem && age.problem !== 'stale' ? `: ${age.problem}` : ''}` : age.problem ?? '' };
+  });
+}
 
 export const DEFAULT_FEEDS: ReadonlyArray<FeedProbe> = [dealerFeed, spotFeed];
 

@@ -13,6 +13,7 @@ import { startPoller, type Poller, type Role } from '../roles/poller.js';
 import { ensureLocalRemote, localBranches } from '../publish/local-remote.js';
 import { exportQueueName, MERGE_QUEUE_NAME } from '../../queues/names.js';
 import { runJobNow } from '../../queues/publish-jobs.js';
+import { SPOT_QUEUE_NAME } from '../../queues/feed-jobs.js';
 import { PriceStore } from '../store/price-store.js';
 import { createRedisConnection } from '../../queues/connection.js';
 import { enqueueScrapesNow, waitForJobs } from '../../queues/scrape-now.js';
@@ -28,6 +29,9 @@ export interface DemoArgs {
   latencyMs: [number, number];
   catalogue: string;
 }
+
+/** Hours of hourly spot files the demo backfills: the 7 days the StakTrakr app reads on a first visit. */
+const DEMO_BACKFILL_HOURS = 7 * 24;
 
 /** The local fleet is ours: the demo may be less polite to it than to real dealers. */
 const DEMO_VENDOR_SETTINGS = { defaults: { concurrency: 2, rateLimit: { max: 10, durationMs: 1000 }, timeoutMs: 10_000 }, vendors: { jmbullion: { preorderInStock: true }, monumentmetals: { preorderInStock: true } } };
@@ -81,6 +85,11 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
         publishBranches: pollerIds,
         // The fleet prices its coins over this spot: the demo judges prices against melt as production will.
         spotUsdPerOz: { gold: DEFAULT_SPOT.gold, silver: DEFAULT_SPOT.silver, platinum: DEFAULT_SPOT.platinum, palladium: DEFAULT_SPOT.palladium },
+        // Spot from MetalPriceAPI with a key, else its simulator (same model as the fleet's tickers); 7 days of hourly
+        // files, what the app reads on a first visit. The Goldback rate from the fleet's official rate page.
+        spotFeed: { ...base.spotFeed, backfillHours: Math.max(base.spotFeed.backfillHours, DEMO_BACKFILL_HOURS) },
+        goldback: { ...base.goldback, url: fleet.goldbackRateUrl },
+        serve: { ...base.serve, refreshMs: 5_000 },
       };
       const roles: Role[] = args.once ? ['worker', 'exporter', 'merger'] : ['scheduler', 'worker', 'exporter', 'merger'];
       // The first poller of the live demo serves the status page, Bull Board and metrics, with credentials of this run.
@@ -92,6 +101,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
     const url = pollers[0].api?.url;
     if (url) {
       say(`status page ${url}/   Bull Board ${url}/admin/queues   metrics ${url}/metrics   (user ${admin.user}, password ${admin.password})`);
+      say(`published API ${url}/data/api/manifest.json (main of ${remote}, as the StakTrakr app reads it; health with feed ages: ${url}/healthz)`);
       say(`poller status: TURSO_DATABASE_URL=file:${join(workdir, 'prices.db')} npx poller status`);
     }
 
@@ -115,6 +125,13 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
       }
       await printSummary(store, say);
       say(`all ${total} jobs settled: ${settled.completed} completed, ${settled.failed} failed`);
+
+      // The feeds once, through the spot queue: the current spot window, the backfill, the history, the Goldback rate.
+      const first = pollers[0].config;
+      for (const name of ['spot-latest', 'spot-backfill', 'spot-history', 'goldback'] as const) {
+        const r = await runJobNow(control, first.redisPrefix, SPOT_QUEUE_NAME, name, { pollerId: first.pollerId, cause: 'manual' }, `once-${name}-${batchId}`);
+        say(`${name}: ${(JSON.parse(r) as { summary: string }).summary}`);
+      }
 
       // Publish once through the queues: each poller's export, then one merge that sees every branch.
       for (const p of pollers) {

@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
+import { DEFAULT_GOLDBACK_RATE_URL } from '../goldback/scrape-goldback.js';
 
 /** A configuration that cannot be used. The message names every bad variable and what it expects. */
 export class ConfigError extends Error {
@@ -88,6 +89,34 @@ const envSchema = z.object({
     .trim()
     .regex(/^(gold|silver|platinum|palladium)=\d+(\.\d+)?(,(gold|silver|platinum|palladium)=\d+(\.\d+)?)*$/, 'expected metal=USD pairs such as gold=4100,silver=52')
     .optional(),
+  METAL_PRICE_API_KEY: z.string().trim().min(1).optional(),
+  METAL_PRICE_API_URL: z
+    .string()
+    .trim()
+    .refine((s) => /^https?:\/\//.test(s) && URL.canParse(s), 'expected an http(s) URL such as https://api.metalpriceapi.com/v1')
+    .default('https://api.metalpriceapi.com/v1'),
+  SPOT_FEED: z.enum(['auto', 'api', 'simulated', 'off'], { message: 'expected auto, api, simulated or off' }).default('auto'),
+  SPOT_EVERY_MINUTES: int(1, 1440, 'whole minutes from 1 to 1440, e.g. 15').default(15),
+  SPOT_BACKFILL_HOURS: int(0, 720).default(24),
+  SPOT_HISTORY_FROM: z
+    .string()
+    .trim()
+    .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
+    .refine((s) => !Number.isNaN(Date.parse(`${s}T00:00:00Z`)), 'expected a real date YYYY-MM-DD')
+    .optional(),
+  SPOT_FRESH_MINUTES: int(1, 10_080).default(120),
+  GOLDBACK_URL: z
+    .string()
+    .trim()
+    .refine((s) => s === 'off' || (/^https?:\/\//.test(s) && URL.canParse(s)), 'expected the http(s) URL of the official Goldback rate page, or off')
+    .default(DEFAULT_GOLDBACK_RATE_URL),
+  GOLDBACK_AT_UTC: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a UTC time HH:MM, e.g. 00:01').default('00:01'),
+  SYNC_FALLBACK_REPO: z.string().trim().min(1).optional(),
+  SYNC_BRANCH: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/, 'expected a branch name such as main').default('main'),
+  SYNC_AT_UTC: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a UTC time HH:MM, e.g. 03:30').default('03:30'),
+  SERVE_FROM: z.enum(['branch', 'export', 'off'], { message: 'expected branch, export or off' }).default('branch'),
+  SERVE_BRANCH: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/, 'expected a branch name such as main').default('main'),
+  SERVE_REFRESH_SECONDS: int(1, 86_400).default(30),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADMIN_USER: z.string().trim().min(1).max(128).optional(),
   ADMIN_PASSWORD: z.string().min(8, 'expected at least 8 characters').max(256).optional(),
@@ -152,6 +181,18 @@ export interface Config {
   admin: { user: string | undefined; password: string | undefined; token: string | undefined; readOnly: boolean };
   /** Chromium for the browser tier and the status-page tests; default: found on PATH (chromium, chromium-browser). */
   chromiumPath: string | undefined;
+  /**
+   * The spot feed. `api`: MetalPriceAPI at `url` with `key` (secret); `simulated`: the built-in MetalPriceAPI simulator
+   * on loopback (not real prices: for the demo and machines without a key); `off`: none. SPOT_FEED=auto is `api`
+   * with a key and `simulated` without.
+   */
+  spotFeed: { mode: 'api' | 'simulated' | 'off'; url: string; key: string | undefined; everyMs: number; backfillHours: number; historyFrom: string | undefined; freshMs: number };
+  /** The official Goldback rate page, scraped daily at `atUtc` (HH:MM); null: off. */
+  goldback: { url: string | null; atUtc: string };
+  /** The nightly additive sync of data/ between API_DATA_REPO and `fallbackRepo` (null: off). */
+  sync: { fallbackRepo: string | null; branch: string; atUtc: string };
+  /** What the API server serves at /data: a working copy of `branch` of API_DATA_REPO, this poller's export tree, or nothing. */
+  serve: { from: 'branch' | 'export' | 'off'; branch: string; refreshMs: number };
 }
 
 /** Spot per metal in USD per troy ounce; a missing metal is unknown (the per-metal range check applies). */
@@ -180,6 +221,9 @@ export function loadConfig(env: EnvInput = process.env): Config {
   const e = parsed.data;
   if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError([`${e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD'}: expected together with ${e.ADMIN_USER === undefined ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} (basic auth needs both)`]);
+  }
+  if (e.SPOT_FEED === 'api' && !e.METAL_PRICE_API_KEY) {
+    throw new ConfigError(['METAL_PRICE_API_KEY: expected with SPOT_FEED=api (the key of your MetalPriceAPI account); or set SPOT_FEED=simulated or off']);
   }
   const intervalMs = e.SCRAPE_INTERVAL_MINUTES * 60_000;
   const staggerMs = e.POLLER_STAGGER_MINUTES === undefined ? defaultStaggerMs(e.POLLER_ID, intervalMs) : e.POLLER_STAGGER_MINUTES * 60_000;
@@ -219,6 +263,18 @@ export function loadConfig(env: EnvInput = process.env): Config {
     spotUsdPerOz: parseSpotPrices(e.SPOT_USD_PER_OZ),
     admin: { user: e.ADMIN_USER, password: e.ADMIN_PASSWORD, token: e.ADMIN_TOKEN, readOnly: e.ADMIN_READ_ONLY },
     chromiumPath: e.CHROMIUM_PATH,
+    spotFeed: {
+      mode: e.SPOT_FEED === 'auto' ? (e.METAL_PRICE_API_KEY ? 'api' : 'simulated') : e.SPOT_FEED,
+      url: e.METAL_PRICE_API_URL,
+      key: e.METAL_PRICE_API_KEY,
+      everyMs: e.SPOT_EVERY_MINUTES * 60_000,
+      backfillHours: e.SPOT_BACKFILL_HOURS,
+      historyFrom: e.SPOT_HISTORY_FROM,
+      freshMs: e.SPOT_FRESH_MINUTES * 60_000,
+    },
+    goldback: { url: e.GOLDBACK_URL === 'off' ? null : e.GOLDBACK_URL, atUtc: e.GOLDBACK_AT_UTC },
+    sync: { fallbackRepo: e.SYNC_FALLBACK_REPO ?? null, branch: e.SYNC_BRANCH, atUtc: e.SYNC_AT_UTC },
+    serve: { from: e.SERVE_FROM, branch: e.SERVE_BRANCH, refreshMs: e.SERVE_REFRESH_SECONDS * 1000 },
   };
 }
 

@@ -9,6 +9,7 @@ import type { WindowPrice } from './model.js';
 import { renderPublishedFiles } from './render-files.js';
 import { DEFAULT_PUBLISH_RULES, firstWindowInRange, type PublishRules } from './rules.js';
 import { writeTree } from './write-tree.js';
+import { buildFeedFiles } from './feed-files.js';
 import { dropInvalidNames, dropInvalidWindowNames } from './valid-names.js';
 
 export interface ExportTreeOptions {
@@ -27,6 +28,8 @@ export interface ExportTreeOptions {
   retentionDays?: number;
   /** Freshness, stale fills and the windows_24h span. Default DEFAULT_PUBLISH_RULES. */
   rules?: PublishRules;
+  /** Spot and Goldback files: the last this many hours of hourly and 15-minute files are rendered again. null: no feed files. Default 48. */
+  feedHours?: number | null;
   /** Told of each row group skipped because its coin slug or vendor id breaks the shared name rules. Default none. */
   onWarning?: (message: string) => void;
 }
@@ -36,6 +39,8 @@ export interface ExportStats {
   files: number;
   /** Files whose bytes changed. */
   filesWritten: number;
+  /** Feed files (spot, Goldback) in the tree, written or already up to date; not counted in `files`. */
+  feedFiles: number;
   /** Coin folders removed (slug no longer configured and no data in retention). */
   foldersRemoved: string[];
   /** Result rows read from the database (aggregated groups, not raw rows). */
@@ -61,7 +66,7 @@ export interface BuiltExport {
   slugs: string[];
   /** To save once the files are published (exportTree does). */
   state: ExportState;
-  stats: Omit<ExportStats, 'filesWritten' | 'foldersRemoved' | 'ms'>;
+  stats: Omit<ExportStats, 'filesWritten' | 'foldersRemoved' | 'feedFiles' | 'ms'>;
 }
 
 /** Reads what changed since the previous export plus what the files need, and renders every checked file in memory. */
@@ -102,7 +107,8 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
 }
 
 /**
- * Exports the price files of `pollerId` (or all pollers) into `outDir` (the `data/` folder): builds
+ * Exports the price files of `pollerId` (or all pollers) and the feed files (spot, Goldback: shared by all
+ * pollers) into `outDir` (the `data/` folder): builds
  * and checks every file in memory first, so a file that would break the contract throws a ContractError
  * and nothing is written; then writes only the files whose bytes changed, removes coin folders of slugs
  * that left the manifest, and saves the state for the next incremental export.
@@ -110,11 +116,14 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
 export async function exportTree(options: ExportTreeOptions): Promise<ExportStats> {
   const started = performance.now();
   const built = await buildExportTree(options);
-  const result = await writeTree(options.outDir, built.files, new Set(built.slugs));
+  const feeds = options.feedHours === null ? null : await buildFeedFiles(options.client, { now: options.now ?? new Date(), hours: options.feedHours });
+  const files = feeds ? new Map([...built.files, ...feeds.files]) : built.files;
+  const result = await writeTree(options.outDir, files, new Set(built.slugs), { writeOnce: feeds?.writeOnce });
   if (options.state) await options.state.save(built.state);
   return {
     ...built.stats,
     filesWritten: result.written.length,
+    feedFiles: feeds?.files.size ?? 0,
     foldersRemoved: result.removedFolders,
     ms: Math.round(performance.now() - started),
   };

@@ -27,6 +27,8 @@ export interface PublishBranchOptions {
   now?: Date;
   /** Told as the export reads, writes and pushes. Default none. */
   progress?: PublishProgress;
+  /** Hours of spot files rendered again at each export (exportTree's feedHours). Default 48. */
+  feedHours?: number | null;
 }
 
 export interface PublishBranchResult {
@@ -66,6 +68,7 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     outDir: join(treeDir, 'data'),
     now,
     state: fileExportState(join(options.workDir, 'export-state.json')),
+    feedHours: options.feedHours,
     onWarning: (message) => options.logger?.warn({ poller: options.pollerId }, message),
   });
   // A poller without a row in the retention publishes nothing: an empty tree would only blank its branch.

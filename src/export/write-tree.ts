@@ -16,14 +16,20 @@ export interface WriteTreeResult {
  * whose bytes are already there is not touched; a changed one is written to a fresh temporary file (O_EXCL,
  * O_NOFOLLOW) and renamed, so a reader never sees half a file.
  * Coin folders under `api/` whose slug is not in `keepSlugs` and which hold only the exporter's files are
- * removed; anything else there (spot files, other feeds) is left alone.
+ * removed; anything else there (spot files, other feeds) is left alone. A path for which `writeOnce` says true is
+ * written only when it is not there yet (15-minute spot files are never overwritten).
  *
  * Links: the parent of `dataDir` is trusted as given; `dataDir` itself and everything below it is checked with
  * lstat before anything is written. A symbolic link on the way to any file (the data folder, `api/`, a coin
  * folder, the file itself) refuses the whole write with a SymlinkRefusedError naming it: nothing is written,
  * inside the tree or through the link.
  */
-export async function writeTree(dataDir: string, files: ReadonlyMap<string, string>, keepSlugs: ReadonlySet<string>): Promise<WriteTreeResult> {
+export async function writeTree(
+  dataDir: string,
+  files: ReadonlyMap<string, string>,
+  keepSlugs: ReadonlySet<string>,
+  options: { writeOnce?: (path: string) => boolean } = {},
+): Promise<WriteTreeResult> {
   for (const path of files.keys()) {
     const problem = treePathProblem(path);
     if (problem) throw new Error(`export file path ${JSON.stringify(path)} is ${problem}: refusing to write it`);
@@ -39,7 +45,8 @@ export async function writeTree(dataDir: string, files: ReadonlyMap<string, stri
   const made = new Set<string>();
   for (const [path, text] of files) {
     const target = join(dataDir, path);
-    if ((await readFileNoFollow(target, root)) === text) continue;
+    const there = await readFileNoFollow(target, root);
+    if (there === text || (there !== null && options.writeOnce?.(path))) continue;
     await checkedDir(root, dirname(join(name, path)), { create: true, checked: made });
     await writeFileReplacing(target, text);
     written.push(path);

@@ -6,6 +6,8 @@ export { FAULTS, FleetInputError, parsePatch, type Fault, type Patch } from './p
 export { CHAOS_FAULTS, chaosDice, parseChaos, type ChaosFault, type FleetChaos } from './chaos.js';
 export { FleetState, type Settings } from './state.js';
 export { truthOf, type MarketContext, type Truth } from './market.js';
+export { GOLDBACK_RATE_PATH, GOLDBACK_RATE_SITE, GOLDBACK_RATE_SITE_URL, GOLDBACK_RATE_SPREAD, goldbackRateOn, isGoldbackRatePath, rateDay } from './goldback-rate.js';
+export { renderGoldbackRatePage, type GoldbackOffer, type GoldbackRatePageInput } from './pages/goldback-rate.js';
 export {
   CARD_MARKUP,
   DEFAULT_SPOT,

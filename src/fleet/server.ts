@@ -4,9 +4,11 @@ import type { CatalogueFile } from '../catalogue/schema.js';
 import { handleAdmin, type FleetControl } from './admin.js';
 import { chaosDice, parseChaos, type ChaosFault, type FleetChaos } from './chaos.js';
 import { sendAccessDenied, sendChallenge, sendHtml, sendNotFound, sendServerError, sendTooManyRequests, sendTruncated } from './faults.js';
+import { GOLDBACK_RATE_PATH, goldbackRateOn, isGoldbackRatePath } from './goldback-rate.js';
 import { stream } from './hash.js';
 import { truthOf, type Truth } from './market.js';
 import { FleetInputError, parsePatch, type Fault, type Patch } from './patch.js';
+import { renderGoldbackRatePage } from './pages/goldback-rate.js';
 import { buildPageModel, spotTicks } from './pages/model.js';
 import { styleFor } from './pages/styles.js';
 import { DEFAULT_SPOT, windowIndex, type SpotPrices } from './price-model.js';
@@ -62,6 +64,10 @@ export interface FleetHandle {
   urlFor(vendor: string, coin: string): string;
   /** Every coin x vendor entry served (enabled or not), with its fleet URL. */
   targets(): Array<{ vendor: string; coin: string; enabled: boolean; url: string }>;
+  /** Fleet URL of the official Goldback exchange rate page: `{url}/goldback/exchange-rate` (fleetUrlFor of GOLDBACK_RATE_SITE_URL). */
+  goldbackRateUrl: string;
+  /** The G1 rate in USD that page states on the UTC day of `atMs` (default: the fleet's clock now). */
+  goldbackRate(atMs?: number): number;
 }
 
 /** Starts the local vendor fleet: one HTTP server standing in for every dealer of the catalogue. */
@@ -173,12 +179,24 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     }
   }
 
-  const control: FleetControl & Omit<FleetHandle, 'url' | 'port' | 'close'> = {
+  /** The official Goldback rate page: today's rate, the last five days, gold spot and the dealers' goldback prices. */
+  function serveGoldbackRate(res: ServerResponse): void {
+    const at = now();
+    const offers = [...routes.byKey.values()]
+      .filter((t) => t.metal === 'goldback' && t.enabled)
+      .slice(0, 6)
+      .map((t) => ({ name: t.coinName, dealer: t.vendorName, href: t.paths[0], price: truthNow(t).price }));
+    const history = [1, 2, 3, 4, 5].map((k) => ({ atMs: at - k * 86_400_000, rate: goldbackRateOn(seed, spot, at - k * 86_400_000) }));
+    sendHtml(res, 200, renderGoldbackRatePage({ rate: goldbackRateOn(seed, spot, at), history, atMs: at, spot: spotTicks(seed, spot, windowIndex(at)), offers }));
+  }
+
+  const control: FleetControl & Omit<FleetHandle, 'url' | 'port' | 'close' | 'goldbackRateUrl'> = {
     health: () => ({ ok: true, vendors: [...routes.vendors.keys()].sort(), targets: routes.byKey.size, seed, spot, window: windowIndex(now()), chaos }),
     stats: () => stats.snapshot(),
     targets: () => [...routes.byKey.values()].map((t) => ({ vendor: t.vendor, coin: t.coin, enabled: t.enabled, url: handle.url + t.paths[0] })),
     truth: (vendor, coin) => truthNow(targetOrThrow(vendor, coin)),
     urlFor: (vendor, coin) => handle.url + targetOrThrow(vendor, coin).paths[0],
+    goldbackRate: (atMs) => goldbackRateOn(seed, spot, atMs ?? now()),
     setTarget(vendor, coin, patch) {
       targetOrThrow(vendor, coin);
       state.patchTarget(vendor, coin, parsePatch(patch, `patch for ${coin}:${vendor}`));
@@ -201,7 +219,11 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fleet.local');
-    const work = url.pathname.startsWith('/_fleet/') ? handleAdmin(req, res, url, control) : serveDealer(req, res, url);
+    const work = url.pathname.startsWith('/_fleet/')
+      ? handleAdmin(req, res, url, control)
+      : isGoldbackRatePath(url.pathname)
+        ? Promise.resolve().then(() => serveGoldbackRate(res))
+        : serveDealer(req, res, url);
     work.catch((err: Error) => {
       if (!res.headersSent) sendHtml(res, 500, `<!DOCTYPE html><title>fleet error</title><pre>${String(err.stack ?? err).replace(/</g, '&lt;')}</pre>`);
       else res.destroy();
@@ -218,6 +240,9 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   const handle: FleetHandle = {
     url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
     port,
+    get goldbackRateUrl() {
+      return handle.url + GOLDBACK_RATE_PATH;
+    },
     async close() {
       if (closed) return;
       closed = true;

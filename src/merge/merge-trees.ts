@@ -10,6 +10,7 @@ import { DEFAULT_PUBLISH_RULES, utcDate, type PublishRules } from '../export/rul
 import { mergeManifestParts, mergeProviders } from './merge-catalogue-files.js';
 import { mergeHistories } from './merge-history.js';
 import { mergeCoinLatest } from './merge-latest.js';
+import { mergeFeedFile } from './merge-feeds.js';
 import { parseBranch, type BranchTree, type ParsedBranch } from './parse-branch.js';
 
 export interface MergeResult {
@@ -39,8 +40,8 @@ export interface MergeOptions {
  * Merges the pollers' trees (api1..apiN, in priority order: the earlier branch wins ties) into the
  * tree of `main`. A branch with any invalid file is skipped whole and never corrupts the result.
  * Price files are merged by the builders' rules (see mergeCoinLatest, mergeHistories); manifest and
- * providers are unions; api/latest.json is recomputed. Other files (spot feeds) are passed through, the
- * earlier branch winning. The output passes the published contract. No valid branch: an empty result.
+ * providers are unions; api/latest.json is recomputed. Feed files (spot, Goldback) of main and the branches are
+ * unioned by mergeFeedFile. The output passes the published contract. No valid branch: an empty result.
  */
 export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptions = {}): MergeResult {
   const rules = options.rules ?? DEFAULT_PUBLISH_RULES;
@@ -94,13 +95,19 @@ export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptio
   values.set(GLOBAL_LATEST_PATH, buildGlobalLatest({ coins: coinFiles, anchorWindow, generatedAt: manifest.generated_at }));
 
   const files = new Map([...renderPublishedFiles(values)].map(([path, text]) => [root + path, text]));
-  for (const b of branches) for (const [path, text] of b.other) if (!files.has(path)) files.set(path, text);
+  // Feed files: main's and every branch's, unioned (merge-feeds.ts); a file only main has stays.
+  const feeds = new Map<string, string[]>();
+  for (const source of main ? [main, ...branches] : branches) {
+    for (const [path, text] of source.other) feeds.set(path, [...(feeds.get(path) ?? []), text]);
+  }
+  for (const [path, texts] of feeds) if (!files.has(path)) files.set(path, mergeFeedFile(path, texts));
   return { files: new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))), used: branches.map((b) => b.branch), skipped, newestDataAt: generatedAt === NO_DATA_GENERATED_AT ? null : generatedAt };
 }
 
 /** The fallback tree parsed, or null when it is invalid (then it is ignored). */
 function parsedFallback(tree: BranchTree, root: string): ParsedBranch | null {
-  const parsed = parseBranch(tree, root);
+  // main may hold files of the system this replaces: read them as the app can, not as we write ours.
+  const parsed = parseBranch(tree, root, { feedCheck: 'contract' });
   return parsed.ok ? parsed.branch : null;
 }
 

@@ -7,6 +7,8 @@ import type { PublishedManifest } from '../contract/manifest-schema.js';
 import type { ProvidersFile } from '../contract/providers-schema.js';
 import { MANIFEST_PATH, classifyPublishedPath } from '../contract/published-files.js';
 import { problemOf, slugSchema, treePathProblem } from '../contract/names.js';
+import { checkGoldbackFile, isGoldbackFilePath } from '../goldback/index.js';
+import { checkSpotFile, type SpotFileLevel } from '../spot/spot-files.js';
 
 /** One poller's published tree: path -> file text (price files at `{root}api/...`). */
 export interface BranchTree {
@@ -34,7 +36,7 @@ export type ParseBranchResult = { ok: true; branch: ParsedBranch } | { ok: false
  * relative path (`..`, `.git`, absolute, ...) or a coin folder under `{root}api/` whose name is not a valid slug
  * (contract/names.ts) makes the whole branch unusable: a half-valid branch must not leak into `main`.
  */
-export function parseBranch(tree: BranchTree, root = ''): ParseBranchResult {
+export function parseBranch(tree: BranchTree, root = '', options: { feedCheck?: SpotFileLevel } = {}): ParseBranchResult {
   const parsed: ParsedBranch = { branch: tree.branch, manifest: null as never, providers: null, coinLatest: new Map(), history: new Map(), other: new Map() };
   try {
     for (const path of [...tree.files.keys()].sort()) {
@@ -45,7 +47,7 @@ export function parseBranch(tree: BranchTree, root = ''): ParseBranchResult {
         // Only the feed files the contract defines pass through to main: anything else on a branch (a foreign
         // commit, a stray file) is left out, so that nobody but the exporter decides what main publishes.
         if (!path.startsWith(root) || !isFeedPath(path.slice(root.length))) continue;
-        if (path.endsWith('.json')) parseJson(path, text);
+        checkFeedFile(path, path.slice(root.length), text, options.feedCheck ?? 'published');
         parsed.other.set(path, text);
         continue;
       }
@@ -90,11 +92,20 @@ function checkPath(path: string, root: string): void {
   if (invalid) throw new Error(`${path}: ${invalid}`);
 }
 
-function parseJson(path: string, text: string): unknown {
+/** Spot files against the spot schemas (`published`: our own output, exact; `contract`: what the app can read, for main's older files), Goldback files against theirs. */
+function checkFeedFile(path: string, relative: string, text: string, level: SpotFileLevel): void {
+  if (isGoldbackFilePath(relative)) {
+    try {
+      checkGoldbackFile(relative, text);
+    } catch (err) {
+      throw new Error(`${path}: ${(err as Error).message}`);
+    }
+    return;
+  }
   try {
-    return JSON.parse(text);
+    checkSpotFile(relative, text, level);
   } catch (err) {
-    throw new Error(`${path} is not valid JSON: ${(err as Error).message}`);
+    throw new Error(`${path}: ${(err as Error).message}`);
   }
 }
 

@@ -6,6 +6,7 @@ import type { Catalogue } from '../catalogue/load.js';
 import { ConfigError, type Config } from '../config/env.js';
 import type { PriceStore } from '../store/price-store.js';
 import { statusPageRouter } from '../api/status-page.js';
+import { dealerFeed, publishedFeedProbes, spotFeed } from '../api/status-data.js';
 import { adminAuth, assertSafeBinding } from '../api/admin-auth.js';
 import { adminBoard, BOARD_PATH } from '../api/board.js';
 import { createMetricsRegistry, metricsHandler } from '../api/metrics.js';
@@ -13,12 +14,18 @@ import { QueueDirectory } from '../api/queue-directory.js';
 import { readRecoveryBacklog } from '../recovery/pending-backlog.js';
 import { exportQueueName, MERGE_QUEUE_NAME, scrapeQueueName } from '../../queues/names.js';
 import { discoverQueues } from '../../queues/discover-queues.js';
+import { SPOT_QUEUE_NAME, SYNC_QUEUE_NAME } from '../../queues/feed-jobs.js';
 import { readPublishLog } from '../../queues/publish-log.js';
 import { readPublishMetrics } from '../../queues/publish-metrics.js';
 import { judgeHealth } from '../api/health.js';
 import { isRefusedToken } from '../store/refused-token.js';
 import { readScrapeMetrics } from '../../queues/scrape-metrics.js';
 import { statusPageSources } from './status-sources.js';
+import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dataRouter } from '../api/serve-data.js';
+import { readFeedHealth, type FeedName } from '../api/feed-health.js';
+import { ServedBranch } from '../api/served-branch.js';
 
 /** Where Prometheus scrapes. */
 export const METRICS_PATH = '/metrics';
@@ -63,7 +70,7 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     connection,
     prefix: config.redisPrefix,
     discover: async () => (await discoverQueues(connection, config.redisPrefix)).queues,
-    known: () => [...new Set(options.catalogue().targets.map((t) => scrapeQueueName(t.vendor)))].concat(exportQueueName(config.pollerId), MERGE_QUEUE_NAME),
+    known: () => [...new Set(options.catalogue().targets.map((t) => scrapeQueueName(t.vendor)))].concat(exportQueueName(config.pollerId), MERGE_QUEUE_NAME, SPOT_QUEUE_NAME, ...(config.sync.fallbackRepo ? [SYNC_QUEUE_NAME] : [])),
   });
   const board = adminBoard({ directory, basePath: BOARD_PATH, readOnly: admin.readOnly, logger });
   const registry = createMetricsRegistry({
@@ -81,9 +88,23 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   });
   const guard = adminAuth({ user: admin.user, password: admin.password, token: admin.token, logger });
 
+  // /data: the published tree, from a working copy of the served branch or this poller's export tree.
+  const served =
+    config.serve.from === 'branch'
+      ? new ServedBranch({ remoteUrl: config.publishRemote, token: config.githubToken, branch: config.serve.branch, dir: servedBranchDir(config), refreshMs: config.serve.refreshMs, logger })
+      : null;
+  await served?.start();
+  const servedRoot = (): string | null => {
+    if (served) return served.current();
+    const tree = exportTreeDataDir(config);
+    return config.serve.from === 'export' && existsSync(tree) ? tree : null;
+  };
+  const judged = judgedFeeds(config);
+
   const app = express();
   app.disable('x-powered-by');
   app.get('/healthz', async (_req, res) => {
+    const root = servedRoot();
     let tokenRefused = false;
     const [databaseUp, backlog, log] = await Promise.all([
       store.probe().then(
@@ -98,11 +119,24 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     ]);
     const lastPublish = log ? [...Object.values(log.last.export), ...Object.values(log.last.merge)] : [];
     const health = judgeHealth({ databaseUp, tokenRefused, backlog, lastPublish, now: Date.now() });
-    res.status(health.status === 'down' ? 503 : 200).json({ ok: health.status === 'ok', poller: config.pollerId, ...health });
+    // Feeds are judged in the tree this server serves, as the frontend judges them; none served yet: not judged.
+    const feeds = root ? await readFeedHealth(root, Date.now()) : null;
+    const staleFeeds = feeds ? feeds.feeds.filter((f) => judged.has(f.feed) && !f.ok) : [];
+    const status = health.status === 'down' || staleFeeds.length ? 503 : 200;
+    res.status(status).json({
+      ok: health.status === 'ok' && !staleFeeds.length,
+      poller: config.pollerId,
+      ...health,
+      staleFeeds: staleFeeds.map((f) => f.feed),
+      feeds: feeds?.feeds.filter((f) => judged.has(f.feed)) ?? null,
+      served: { from: config.serve.from, ...(served ? served.status() : { root: root ? 'export tree' : null }) },
+    });
   });
+  if (config.serve.from !== 'off') app.use('/data', dataRouter({ root: servedRoot, logger }));
   app.use(BOARD_PATH, guard, board.router);
   app.get(METRICS_PATH, guard, metricsHandler(registry));
-  app.use(statusPageRouter({ ...options, ...statusPageSources(options) }));
+  const feeds = [dealerFeed, spotFeed, ...(config.serve.from === 'off' ? [] : publishedFeedProbes(servedRoot, [...judged]))];
+  app.use(statusPageRouter({ ...options, ...statusPageSources(options), feeds }));
   let server: Server;
   try {
     server = await new Promise((resolve, reject) => {
@@ -110,6 +144,7 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
       const s = app.listen(config.apiPort, config.apiHost, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
   } catch (err) {
+    await served?.stop();
     await directory.close();
     throw listenProblem(err, config.apiHost, config.apiPort);
   }
@@ -124,6 +159,7 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     adminAuth: mode,
     boardReadOnly: admin.readOnly,
     close: async () => {
+      await served?.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // A status page that refreshes itself keeps a connection alive: close them, or shutdown waits for it.
       server.closeAllConnections();
@@ -143,4 +179,22 @@ function listenProblem(err: unknown, host: string, port: number): unknown {
   if (code === 'EADDRINUSE') return new ConfigError([`API_PORT: cannot listen on ${where} (EADDRINUSE: another process listens there); set API_PORT to a free port, or stop the other process`]);
   if (code === 'EACCES') return new ConfigError([`API_PORT: cannot listen on ${where} (EACCES: ports below 1024 need privileges); set API_PORT to 1024 or above, e.g. 8080`]);
   return err;
+}
+
+/** The working copy of the served branch: its own folder under PUBLISH_DIR, never a published tree. */
+export function servedBranchDir(config: Config): string {
+  return join(config.publishDir, `served-${config.serve.branch}`);
+}
+
+/** This poller's export tree (its `data/` folder), as the exporter keeps it between exports. */
+export function exportTreeDataDir(config: Config): string {
+  return join(config.publishDir, config.pollerId, 'tree', 'data');
+}
+
+/** The feeds /healthz judges: the retail manifest always, spot and Goldback when their feeds are on. */
+function judgedFeeds(config: Config): Set<FeedName> {
+  const feeds = new Set<FeedName>(['manifest']);
+  if (config.spotFeed.mode !== 'off') for (const f of ['hourly', '15min', 'daily-seed'] as const) feeds.add(f);
+  if (config.goldback.url) feeds.add('goldback');
+  return feeds;
 }

@@ -28,6 +28,9 @@ import { assertSafeBinding } from '../api/admin-auth.js';
 import { startApiRole, type ApiRole } from './api.js';
 import { startSchedulerRole, type SchedulerRole } from './scheduler.js';
 import { startWorkerRole, type WorkerRole, type WorkerRoleOptions } from './worker.js';
+import { startFeedsRole, type FeedsRole } from './feeds.js';
+import { SpotReference } from '../spot/spot-reference.js';
+import { SpotStore } from '../spot/spot-store.js';
 
 export const ROLES = ['scheduler', 'worker', 'exporter', 'merger', 'api'] as const;
 export type Role = (typeof ROLES)[number];
@@ -69,7 +72,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   }
   await checkFolders({
     ...(roles.includes('worker') ? { RECOVERY_LOG_DIR: config.recoveryLogDir } : {}),
-    ...(roles.includes('exporter') || roles.includes('merger') ? { PUBLISH_DIR: config.publishDir } : {}),
+    ...(roles.includes('exporter') || roles.includes('merger') || (roles.includes('api') && config.serve.from !== 'off') ? { PUBLISH_DIR: config.publishDir } : {}),
   });
   // One line when Redis goes away and one when it is back, for every connection of this process.
   redisOutages.useLogger(logger);
@@ -104,6 +107,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   let api: ApiRole | null = null;
   let exporter: PublisherRole | null = null;
   let merger: PublisherRole | null = null;
+  let feeds: FeedsRole | null = null;
   let stopWatching = () => {};
   const closers: Array<() => Promise<void>> = [];
   try {
@@ -129,8 +133,30 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       closers.push(async () => {
         await Promise.all([...exportQueues.values()].map((q) => q.close()));
       });
+      // The feeds' own client: spot and Goldback rows never wait behind the price rows' writer.
+      const feedClient = openDatabaseLazily({ url: config.databaseUrl, authToken: config.databaseToken });
+      closers.push(async () => feedClient.close());
+      // Prices are judged against the spot feed while it is fresh, else against SPOT_USD_PER_OZ.
+      const spotReference = new SpotReference(new SpotStore(feedClient), {
+        freshMs: config.spotFeed.freshMs,
+        fallback: config.spotUsdPerOz,
+        onError: (err) => logger.debug({ err: err.message }, 'spot feed not readable; judging prices with SPOT_USD_PER_OZ'),
+      });
+      if (config.spotFeed.mode !== 'off') spotReference.start();
+      closers.push(async () => spotReference.stop());
+      feeds = await startFeedsRole({
+        config,
+        logger,
+        redisUrl: options.redisUrl,
+        client: feedClient,
+        catalogue: currentCatalogue,
+        spot: spotReference.current,
+        afterFeed: (pollerId) => requestExport(exportQueue(pollerId), pollerId, config.exportMinIntervalMs),
+      });
+      closers.unshift(async () => feeds?.close());
       worker = startWorkerRole({
         config,
+        spot: spotReference.current,
         logger,
         redisUrl: options.redisUrl,
         catalogue,
@@ -192,6 +218,8 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
               workDir: join(config.publishDir, pollerId),
               logger,
               progress,
+              // The backfill may fill hours further back than the default 48: those files are rendered too.
+              feedHours: Math.max(48, config.spotFeed.backfillHours + 2),
             });
             return { committed: r.committed, sha: r.sha, files: r.files, ms: r.ms };
           },
@@ -222,6 +250,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       api = await startApiRole({ config, store, logger, connection, catalogue: currentCatalogue });
     }
   } catch (err) {
+    await feeds?.close().catch(() => undefined);
     await worker?.close(0).catch(() => undefined);
     await exporter?.close().catch(() => undefined);
     await merger?.close().catch(() => undefined);

@@ -6,6 +6,30 @@ import { watchCatalogue } from '../catalogue/watch.js';
 import type { Config } from '../config/env.js';
 import { missingSchedulers, planSchedulers, reconcileSchedulers, scheduledTargets } from '../../queues/scrape-schedulers.js';
 import { watchSchedulers } from '../../queues/scheduler-watch.js';
+import { Queue } from 'bullmq';
+import {
+  addStartupFeedJobs,
+  feedSchedulerIds,
+  missingFeedSchedulers,
+  SPOT_QUEUE_NAME,
+  SYNC_QUEUE_NAME,
+  upsertFeedSchedulers,
+  upsertSyncScheduler,
+  type FeedJobData,
+  type FeedSchedule,
+  type SyncJobData,
+} from '../../queues/feed-jobs.js';
+
+/** This poller's feed schedule from the configuration: spot at its stagger within the spot interval, Goldback daily. */
+export function feedSchedule(config: Config): FeedSchedule {
+  const spotOn = config.spotFeed.mode !== 'off';
+  return {
+    pollerId: config.pollerId,
+    spotEveryMs: spotOn ? config.spotFeed.everyMs : null,
+    spotOffsetMs: spotOn ? config.staggerMs % config.spotFeed.everyMs : 0,
+    goldbackAtUtc: config.goldback.url ? config.goldback.atUtc : null,
+  };
+}
 
 export interface SchedulerRole {
   /** The catalogue currently scheduled (the last good one). */
@@ -74,6 +98,29 @@ export async function startSchedulerRole(options: {
     what: 'scrape job schedulers',
     connection,
   });
+  // The feeds (spot, Goldback, the nightly sync) are scheduled here too, and caught up at start.
+  const spotQueue = new Queue<FeedJobData>(SPOT_QUEUE_NAME, { connection, prefix: config.redisPrefix });
+  const syncQueue = new Queue<SyncJobData>(SYNC_QUEUE_NAME, { connection, prefix: config.redisPrefix });
+  const feeds = feedSchedule(config);
+  const syncAt = config.sync.fallbackRepo ? config.sync.atUtc : null;
+  const scheduleFeeds = async () => {
+    await upsertFeedSchedulers(spotQueue, feeds);
+    await upsertSyncScheduler(syncQueue, syncAt);
+  };
+  await scheduleFeeds();
+  const started = await addStartupFeedJobs(spotQueue, feeds, new Date());
+  logger.info({ feeds: started, spotEveryMinutes: feeds.spotEveryMs ? feeds.spotEveryMs / 60_000 : null, spot: config.spotFeed.mode, goldbackAtUtc: feeds.goldbackAtUtc, syncAtUtc: syncAt }, 'feed schedulers set; catching up at start');
+  if (config.spotFeed.mode === 'simulated') {
+    logger.warn('SPOT_FEED: no METAL_PRICE_API_KEY, so spot comes from the built-in MetalPriceAPI simulator: NOT real prices. Set METAL_PRICE_API_KEY (or SPOT_FEED=off) in production');
+  }
+  const stopCheckingFeeds = watchSchedulers({
+    everyMs: config.schedulerCheckMs,
+    findMissing: async () => [...(await missingFeedSchedulers(spotQueue, feeds)), ...(syncAt && !(await syncQueue.getJobScheduler(feedSchedulerIds.sync)) ? [feedSchedulerIds.sync] : [])],
+    repair: scheduleFeeds,
+    logger,
+    what: 'feed job schedulers',
+    connection,
+  });
   return {
     get catalogue() {
       return current;
@@ -82,6 +129,9 @@ export async function startSchedulerRole(options: {
     async close() {
       stopWatching();
       stopChecking();
+      stopCheckingFeeds();
+      await spotQueue.close();
+      await syncQueue.close();
     },
   };
 }

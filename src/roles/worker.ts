@@ -36,6 +36,8 @@ export interface WorkerRoleOptions {
   priceContext?: ScrapeProcessorDeps['priceContext'];
   /** Follow-up of every scrape attempt (the export fan-in, metrics). Errors are logged, never thrown. */
   afterScrape?: ScrapeProcessorDeps['afterScrape'];
+  /** Spot for the sanity check, read at each scrape. Default: the configured SPOT_USD_PER_OZ. */
+  spot?: ScrapeProcessorDeps['spot'];
 }
 
 /** How often a worker looks for jobs whose worker died: half the lock, so recovery takes at most 1.5 locks. */
@@ -79,7 +81,7 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     rateLimit: (vendor, ms) => queueOf(vendor).rateLimit(ms),
     logger,
     fetch: options.fetch,
-    spot: config.spotUsdPerOz,
+    spot: options.spot ?? (() => config.spotUsdPerOz),
     priceContext: options.priceContext,
     walls: redisWallStore(producer, config.redisPrefix, config.pollerId),
     vendorPages: (vendor) => vendorPages.get(vendor) ?? 0,

@@ -1,0 +1,140 @@
+import { Worker } from 'bullmq';
+import { join } from 'node:path';
+import type { Client } from '@libsql/client';
+import type { Logger } from 'pino';
+import type { Catalogue } from '../catalogue/load.js';
+import type { Config, SpotPrices } from '../config/env.js';
+import { startFakeMetalPriceApi, type FakeMetalPriceApiHandle } from '../fleet/metal-price-api.js';
+import { hasRateFor, scrapeGoldbackRate } from '../goldback/index.js';
+import { createMetalPriceApiClient } from '../spot/metal-price-api.js';
+import { ensureSpotSchema } from '../spot/spot-schema.js';
+import { backfillSpotHours, catchUpSpotHistory, pollLatestSpot } from '../spot/spot-feed.js';
+import { SpotStore } from '../spot/spot-store.js';
+import { syncRepositories } from '../sync/index.js';
+import { createRedisConnection, onRedisErrors } from '../../queues/connection.js';
+import { SPOT_QUEUE_NAME, SYNC_QUEUE_NAME, type FeedJobData, type SyncJobData } from '../../queues/feed-jobs.js';
+import { createSpotProcessor, createSyncProcessor, type FeedJobResult } from '../../processors/feeds.js';
+
+export interface FeedsRole {
+  /** Where spot comes from: MetalPriceAPI's URL, the simulator's loopback URL, or null (off). */
+  spotSource: string | null;
+  close(): Promise<void>;
+}
+
+export interface FeedsRoleOptions {
+  config: Config;
+  logger: Logger;
+  redisUrl: string;
+  /** The database client the feeds write with (spot_prices, spot_daily, goldback_rates) and read retail prices from. */
+  client: Client;
+  /** The catalogue as last accepted: its goldback coins are what the Goldback rate is checked against. */
+  catalogue: () => Catalogue;
+  /** Spot as the sanity check sees it now: gold bounds the Goldback rate. */
+  spot: () => SpotPrices;
+  /** Asks for an export of the poller after a feed job wrote something new. */
+  afterFeed: (pollerId: string) => Promise<void>;
+}
+
+/**
+ * The feed workers of a poller process: the `spot` queue (MetalPriceAPI spot, the Goldback rate) and, when a
+ * fallback repository is configured, the nightly `sync`. One job at a time each: feeds are a few calls a quarter.
+ * Without a MetalPriceAPI key (SPOT_FEED=simulated) the spot comes from the built-in simulator on loopback.
+ */
+export async function startFeedsRole(options: FeedsRoleOptions): Promise<FeedsRole> {
+  const { config, logger, client } = options;
+  const closers: Array<() => Promise<void>> = [];
+  let simulator: FakeMetalPriceApiHandle | null = null;
+  if (config.spotFeed.mode === 'simulated') {
+    simulator = await startFakeMetalPriceApi();
+    closers.push(() => simulator!.close());
+  }
+  const spotSource = config.spotFeed.mode === 'off' ? null : simulator ? simulator.url : config.spotFeed.url;
+  const api = spotSource ? createMetalPriceApiClient({ baseUrl: spotSource, apiKey: simulator ? 'simulated' : config.spotFeed.key! }) : null;
+  const store = new SpotStore(client);
+  let schemaReady: Promise<void> | null = null;
+  const ready = () => (schemaReady ??= ensureSpotSchema(client).catch((err) => ((schemaReady = null), Promise.reject(err))));
+  // Made now when the database answers; else by the first job (a database down at start must not hold it).
+  void ready().catch(() => undefined);
+  const parts = (data: FeedJobData) => ({ api: api!, store, pollerId: data.pollerId, logger });
+  const spotOff = async (): Promise<FeedJobResult> => ({ changed: false, summary: 'spot feed off (SPOT_FEED=off)' });
+
+  const run: Record<string, (data: FeedJobData) => Promise<FeedJobResult>> = {
+    'spot-latest': async (data) => {
+      if (!api) return spotOff();
+      await ready();
+      const r = await pollLatestSpot(parts(data));
+      const seed = r.seed ? `; daily seed ${r.seed.date} (${r.seed.written} new)` : '';
+      return { changed: r.written > 0 || (r.seed?.written ?? 0) > 0, summary: `window ${r.window}: ${r.written} new of ${Object.keys(r.prices).length} metals${r.unchanged ? ' (rates unchanged: markets closed)' : ''}${seed}`, ...r };
+    },
+    'spot-backfill': async (data) => {
+      if (!api) return spotOff();
+      await ready();
+      const r = await backfillSpotHours({ ...parts(data), hoursBack: config.spotFeed.backfillHours });
+      return { changed: r.rows > 0, summary: `backfill ${r.from}..${r.to}: ${r.missing.length} hours missing, ${r.filled.length} filled, ${r.unfilled.length} without data (${r.calls} calls)`, ...r };
+    },
+    'spot-history': async (data) => {
+      if (!api) return spotOff();
+      await ready();
+      const r = await catchUpSpotHistory({ ...parts(data), firstDate: config.spotFeed.historyFrom });
+      return { changed: r.rows > 0, summary: `history from ${r.lastDate ?? config.spotFeed.historyFrom ?? 'January 1'}: ${r.ranges.length} ranges, ${r.rows} new daily rows`, ...r };
+    },
+    goldback: async (data) => {
+      if (!config.goldback.url) return { changed: false, summary: 'Goldback feed off (GOLDBACK_URL=off)' };
+      const now = new Date();
+      const today = now.toISOString().slice(0, 10);
+      // Every poller schedules it; the first of the day reads the page, the others find the day done.
+      if (data.cause !== 'manual' && (await hasRateFor(client, today).catch(() => false))) return { changed: false, summary: `Goldback rate of ${today} already read` };
+      const goldbacks = options.catalogue().targets.filter((t) => t.metal === 'goldback');
+      const r = await scrapeGoldbackRate({
+        url: config.goldback.url,
+        client,
+        slugs: [...new Set(goldbacks.map((t) => t.coin))],
+        notesPerUnit: Object.fromEntries(goldbacks.map((t) => [t.coin, t.weightOz])),
+        goldSpot: options.spot().gold ?? null,
+        now,
+      });
+      if (r.confidence !== 'high') logger.warn({ g1: r.g1Usd, confidence: r.confidence, reason: r.reason }, 'Goldback rate stored with lowered confidence');
+      return { changed: true, summary: `G1 $${r.g1Usd} (${r.confidence}${r.reason ? `: ${r.reason}` : ''}) from ${r.source}`, ...r };
+    },
+  };
+
+  const workerFor = <D, R>(queue: string, processor: ConstructorParameters<typeof Worker<D, R>>[1]) => {
+    const connection = createRedisConnection(options.redisUrl, { connectionName: `${config.pollerId}:${queue}` });
+    const worker = new Worker<D, R>(queue, processor, { connection, prefix: config.redisPrefix, concurrency: 1, lockDuration: Math.max(config.workerLockMs, 120_000) });
+    worker.on('completed', (job, result) => logger.info({ job: job.id, name: job.name, summary: (result as FeedJobResult).summary }, `${queue} job done`));
+    worker.on('failed', (job, err) => logger.warn({ job: job?.id, name: job?.name, attempt: job?.attemptsMade, err: err.message }, `${queue} job failed`));
+    onRedisErrors(worker, (err) => logger.error({ err: err.message }, `${queue} worker error`));
+    closers.unshift(async () => {
+      await worker.close();
+      connection.disconnect();
+    });
+    return worker;
+  };
+  const spotWorker = workerFor<FeedJobData, FeedJobResult>(SPOT_QUEUE_NAME, createSpotProcessor({ run: run as never, afterFeed: options.afterFeed }));
+  const waits = [spotWorker.waitUntilReady()];
+  const fallback = config.sync.fallbackRepo;
+  if (fallback) {
+    const syncWorker = workerFor<SyncJobData, FeedJobResult>(
+      SYNC_QUEUE_NAME,
+      createSyncProcessor(async () => {
+        const r = await syncRepositories({
+          primary: { name: 'primary', url: config.publishRemote, token: config.githubToken },
+          fallback: { name: 'fallback', url: fallback, token: config.githubToken },
+          branch: config.sync.branch,
+          workDir: join(config.publishDir, 'sync'),
+          logger,
+        });
+        return { changed: r.commits.length > 0, summary: `sync: +${r.primaryAdded.length} files to primary, +${r.fallbackAdded.length} to fallback, ${r.differing} differing left alone`, commits: r.commits, differing: r.differing, ms: r.ms };
+      }),
+    );
+    waits.push(syncWorker.waitUntilReady());
+  }
+  await Promise.all(waits);
+  logger.info({ spot: config.spotFeed.mode, spotSource: simulator ? `simulator ${simulator.url}` : spotSource, goldback: config.goldback.url, sync: fallback ? 'on' : 'off' }, 'feed workers started');
+  return {
+    spotSource: simulator ? `simulator ${simulator.url}` : spotSource,
+    async close() {
+      for (const close of closers) await close().catch(() => undefined);
+    },
+  };
+}
