@@ -50,6 +50,21 @@ describe('npm run demo -- --once', () => {
     expect([...manifest.coins].sort()).toEqual([...new Set(catalogue.targets.map((t) => t.coin))].sort());
     const mainFiles = git('ls-tree', '-r', '--name-only', 'main').split('\n');
     expect(mainFiles).toContain('data/prices.db');
+    // The feeds ran once through the spot queue and reached main: 7 days of hourly files (what the app reads on a
+    // first visit), the 15-minute files, the year's spot history and the Goldback rate of the fleet's page.
+    expect(out).toMatch(/^spot-latest: window \d{4}-\d{2}-\d{2} \d{2}:\d{2}:00: 4 new of 4 metals/m);
+    expect(out).toMatch(/^spot-backfill: backfill .*: 168 hours missing, 168 filled, 0 without data/m);
+    expect(out).toMatch(/^goldback: G1 \$\d+\.\d+ \(high\)/m);
+    const hourlyFiles = mainFiles.filter((f) => /^data\/hourly\/\d{4}\/\d{2}\/\d{2}\/\d{2}\.json$/.test(f));
+    expect(hourlyFiles.length).toBeGreaterThanOrEqual(169);
+    const newestHour = JSON.parse(git('show', `main:${hourlyFiles.sort().at(-1)}`)) as Array<{ metal: string; timestamp: string; spot: number }>;
+    expect(new Set(newestHour.map((e) => e.metal))).toEqual(new Set(['Gold', 'Silver', 'Platinum', 'Palladium']));
+    expect(Date.now() - Date.parse(newestHour.at(-1)!.timestamp.replace(' ', 'T') + 'Z')).toBeLessThan(20 * 60_000);
+    expect(mainFiles.some((f) => /^data\/15min\/\d{4}\/\d{2}\/\d{2}\/\d{2}(00|15|30|45)\.json$/.test(f))).toBe(true);
+    expect(mainFiles).toContain(`data/spot-history-${new Date().getUTCFullYear()}.json`);
+    const goldback = JSON.parse(git('show', 'main:data/api/goldback-spot.json'));
+    expect(goldback).toMatchObject({ g1_usd: expect.any(Number), confidence: 'high', denominations: { g5: expect.any(Number) } });
+    expect(Date.now() - Date.parse(goldback.scraped_at)).toBeLessThan(10 * 60_000);
     for (const coin of manifest.coins) {
       const latest = JSON.parse(git('show', `main:data/api/${coin}/latest.json`));
       const vendors = catalogue.targets.filter((t) => t.coin === coin).map((t) => t.vendor);
