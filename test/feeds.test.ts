@@ -141,6 +141,11 @@ describe('the feeds on a running poller', () => {
     expect(health.staleFeeds).toEqual([]);
     expect(res.status).toBe(200);
     expect(health.served.sha).toMatch(/^[0-9a-f]{40}$/);
+    // The same ages for Prometheus, and the feed queue's jobs.
+    const metrics = await (await get('/metrics')).text();
+    for (const feed of ['manifest', 'hourly', '15min', 'daily-seed', 'goldback']) expect(metrics).toMatch(new RegExp(`^staktrakr_feed_fresh\\{feed="${feed}"\\} 1$`, 'm'));
+    expect(metrics).toMatch(/^staktrakr_feed_age_seconds\{feed="hourly"\} \d+$/m);
+    expect(metrics).toMatch(/^staktrakr_queue_jobs\{queue="spot",state="completed"\} [1-9]\d*$/m);
   });
 
   it('recreates the feed schedulers when Redis loses them', async () => {

@@ -2,10 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { chmod, mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { fetchBranches, isFetchFailure, publishTree, pushMain, PublishConfigError, PublishError, type FetchedBranch } from '../src/publish/index.js';
 import { tempDir } from './support/temp.js';
+import { captureLogger } from './support/logger.js';
 
 /** Runs git against a bare repository (or anywhere) and returns trimmed stdout. */
 function git(gitDir: string, ...args: string[]): string {
@@ -38,16 +37,6 @@ function tipOf(remote: string, branch: string): string | null {
   }
 }
 
-function captureLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'debug' }, stream), lines };
-}
 
 const fast = { retries: 2, backoffMs: 5 };
 

@@ -4,13 +4,12 @@ import { existsSync } from 'node:fs';
 import { lstat, mkdir, open, readFile, readdir, readlink, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
 import express from 'express';
-import { pino } from 'pino';
 import { dataRouter } from '../src/api/serve-data.js';
 import { ServedBranch } from '../src/api/served-branch.js';
 import { PublishConfigError } from '../src/publish/errors.js';
 import { tempDir } from './support/temp.js';
+import { captureLogger } from './support/logger.js';
 
 const IDENTITY = ['-c', 'user.name=Test', '-c', 'user.email=test@example.invalid'];
 
@@ -45,16 +44,6 @@ class Publisher {
   }
 }
 
-function captureLogger() {
-  const lines: string[] = [];
-  const stream = new Writable({
-    write(chunk, _enc, done) {
-      lines.push(String(chunk));
-      done();
-    },
-  });
-  return { logger: pino({ level: 'info' }, stream), lines };
-}
 
 const manifest = (at: string) => JSON.stringify({ generated_at: at, coins: ['ase'] }) + '\n';
 
@@ -65,7 +54,7 @@ describe('ServedBranch against a real bare repository', () => {
   let served: ServedBranch;
   let server: Server;
   let base: string;
-  const log = captureLogger();
+  const log = captureLogger('info');
   const shas: string[] = [];
 
   beforeAll(async () => {
@@ -222,7 +211,7 @@ describe('ServedBranch configuration and secrets', () => {
   it('never writes the token into its folder, its status or its log', async () => {
     const tmp = await tempDir('served-token');
     const token = 'ghp_servedBranchSecret0123456789';
-    const { logger, lines } = captureLogger();
+    const { logger, lines } = captureLogger('info');
     try {
       // Nothing listens on port 9: the fetch fails fast, with the token configured for the request.
       const served = new ServedBranch({ remoteUrl: 'http://127.0.0.1:9/owner/api.git', token, dir: join(tmp.path, 'served'), logger });

@@ -4,12 +4,11 @@ import { chmod, mkdir, readdir, readFile, symlink, writeFile } from 'node:fs/pro
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { syncRepositories, SyncConfigError, SyncError, type SyncRepositoriesResult } from '../src/sync/index.js';
 import { DEFAULT_IDENTITY } from '../src/publish/write-tree.js';
 import { startGitHttpServer, type GitHttpServer } from './support/git-http-server.js';
 import { tempDir } from './support/temp.js';
+import { captureLogger } from './support/logger.js';
 
 const AUTHOR = { GIT_AUTHOR_NAME: 'Test', GIT_AUTHOR_EMAIL: 'test@example.invalid', GIT_COMMITTER_NAME: 'Test', GIT_COMMITTER_EMAIL: 'test@example.invalid' };
 
@@ -75,19 +74,6 @@ function expectOneAddingCommit(bare: string, before: string, after: string, path
   for (const [path, entry] of old) expect(now.get(path), path).toBe(entry);
 }
 
-function captureLogger() {
-  const lines: string[] = [];
-  const logger = pino(
-    { level: 'debug' },
-    new Writable({
-      write(chunk, _enc, done) {
-        lines.push(String(chunk));
-        done();
-      },
-    }),
-  );
-  return { lines, logger };
-}
 
 async function closedPort(): Promise<number> {
   const server = createServer();

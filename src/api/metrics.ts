@@ -59,6 +59,8 @@ export interface MetricsSources {
   recovery?: () => Promise<RecoveryFigures>;
   /** Rows in the database by poller. */
   database?: () => Promise<Record<string, number>>;
+  /** The published feeds as the served tree shows them (feed-health.ts): age in seconds (null: no file) and whether fresh. */
+  feeds?: () => Promise<Array<{ feed: string; ageSeconds: number | null; fresh: boolean }>>;
 }
 
 export interface MetricsOptions {
@@ -183,6 +185,29 @@ export function createMetricsRegistry(options: MetricsOptions): Registry {
       async collect() {
         this.reset();
         for (const q of (await figures()).queues ?? []) for (const [state, n] of Object.entries(q.counts)) this.set({ queue: q.queue, state }, n);
+      },
+    });
+  }
+
+  if (sources.feeds) {
+    new Gauge({
+      name: 'staktrakr_feed_age_seconds',
+      help: 'Age of each published feed in the tree the API serves, as the StakTrakr app reads it: manifest, hourly, 15min, daily-seed, goldback (left out while a feed has no file).',
+      labelNames: ['feed'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const f of (await figures()).feeds ?? []) if (f.ageSeconds !== null) this.set({ feed: f.feed }, f.ageSeconds);
+      },
+    });
+    new Gauge({
+      name: 'staktrakr_feed_fresh',
+      help: 'Whether each published feed is within its threshold (1) or stale or missing (0): manifest 30 min, hourly 20 min, 15min 20 min, daily-seed 4 days, goldback 25 h.',
+      labelNames: ['feed'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const f of (await figures()).feeds ?? []) this.set({ feed: f.feed }, f.fresh ? 1 : 0);
       },
     });
   }

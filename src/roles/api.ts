@@ -66,6 +66,20 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   const admin = config.admin;
   assertSafeBinding(config.apiHost, admin);
 
+  // /data: the published tree, from a working copy of the served branch or this poller's export tree.
+  const served =
+    config.serve.from === 'branch'
+      ? new ServedBranch({ remoteUrl: config.publishRemote, token: config.githubToken, branch: config.serve.branch, dir: servedBranchDir(config), refreshMs: config.serve.refreshMs, logger })
+      : null;
+  // The first round within 5 s, else in the background: a remote that hangs must not hold the API's start.
+  if (served) await Promise.race([served.start(), new Promise((r) => setTimeout(r, 5_000).unref())]);
+  const servedRoot = (): string | null => {
+    if (served) return served.current();
+    const tree = exportTreeDataDir(config);
+    return config.serve.from === 'export' && existsSync(tree) ? tree : null;
+  };
+  const judged = judgedFeeds(config);
+
   const directory = new QueueDirectory({
     connection,
     prefix: config.redisPrefix,
@@ -84,22 +98,16 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
         return { markers: b.markers.length, lines: b.rows };
       },
       database: async () => (await store.counts()).byPoller,
+      feeds: async () => {
+        const root = servedRoot();
+        if (!root) return [];
+        return (await readFeedHealth(root, Date.now())).feeds
+          .filter((f) => judged.has(f.feed))
+          .map((f) => ({ feed: f.feed, ageSeconds: f.at ? Math.max(0, Math.round((Date.now() - Date.parse(f.at)) / 1000)) : null, fresh: f.ok }));
+      },
     },
   });
   const guard = adminAuth({ user: admin.user, password: admin.password, token: admin.token, logger });
-
-  // /data: the published tree, from a working copy of the served branch or this poller's export tree.
-  const served =
-    config.serve.from === 'branch'
-      ? new ServedBranch({ remoteUrl: config.publishRemote, token: config.githubToken, branch: config.serve.branch, dir: servedBranchDir(config), refreshMs: config.serve.refreshMs, logger })
-      : null;
-  await served?.start();
-  const servedRoot = (): string | null => {
-    if (served) return served.current();
-    const tree = exportTreeDataDir(config);
-    return config.serve.from === 'export' && existsSync(tree) ? tree : null;
-  };
-  const judged = judgedFeeds(config);
 
   const app = express();
   app.disable('x-powered-by');

@@ -72,7 +72,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
   }
   await checkFolders({
     ...(roles.includes('worker') ? { RECOVERY_LOG_DIR: config.recoveryLogDir } : {}),
-    ...(roles.includes('exporter') || roles.includes('merger') || (roles.includes('api') && config.serve.from !== 'off') ? { PUBLISH_DIR: config.publishDir } : {}),
+    ...(roles.includes('exporter') || roles.includes('merger') ? { PUBLISH_DIR: config.publishDir } : {}),
   });
   // One line when Redis goes away and one when it is back, for every connection of this process.
   redisOutages.useLogger(logger);
