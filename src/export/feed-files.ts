@@ -7,6 +7,9 @@ import { SpotStore } from '../spot/spot-store.js';
 
 const HOUR_MS = 3_600_000;
 
+/** Clients whose feed tables exist: checked once per client, not at every export. */
+const prepared = new WeakSet<Client>();
+
 export interface FeedFilesOptions {
   /** Wall clock: the newest hour rendered. */
   now: Date;
@@ -27,8 +30,11 @@ export interface FeedFiles {
  * spot-history, and the Goldback files. Memory: the rows of those hours and the daily rows, a few thousand at most.
  */
 export async function buildFeedFiles(client: Client, options: FeedFilesOptions): Promise<FeedFiles> {
-  await ensureSpotSchema(client);
-  await ensureGoldbackSchema(client);
+  if (!prepared.has(client)) {
+    await ensureSpotSchema(client);
+    await ensureGoldbackSchema(client);
+    prepared.add(client);
+  }
   const store = new SpotStore(client);
   const end = Math.floor(options.now.getTime() / HOUR_MS) * HOUR_MS + HOUR_MS;
   const start = end - (options.hours ?? 48) * HOUR_MS - HOUR_MS;

@@ -70,6 +70,8 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     state: fileExportState(join(options.workDir, 'export-state.json')),
     feedHours: options.feedHours,
     onWarning: (message) => options.logger?.warn({ poller: options.pollerId }, message),
+  }).catch((err: unknown) => {
+    throw diskFullProblem(err, options.workDir) ?? err;
   });
   // A poller without a row in the retention publishes nothing: an empty tree would only blank its branch.
   if (stats.latestWindow === null) {
@@ -86,6 +88,21 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     token: options.token,
     workDir: join(options.workDir, 'git'),
     logger: options.logger,
+  }).catch((err: unknown) => {
+    throw diskFullProblem(err, options.workDir) ?? err;
   });
   return { committed: pushed.committed, sha: pushed.sha, files: stats.files, export: stats, ms: Math.round(performance.now() - started) };
+}
+
+/** A full disk named as the operator fixes it: the publishing folder (PUBLISH_DIR), and that nothing was lost. */
+function diskFullProblem(err: unknown, workDir: string): Error | null {
+  const errno = (err as NodeJS.ErrnoException)?.code;
+  // git says it in its own words (a GitCommandError carries no errno).
+  const code = errno === 'ENOSPC' || errno === 'EDQUOT' ? errno : /no space left on device|disk quota exceeded/i.test(String((err as Error)?.message)) ? 'ENOSPC' : null;
+  if (!code) return null;
+  return new Error(
+    `${code}: no space left on device in the publishing folder ${workDir} (PUBLISH_DIR): free space there or point PUBLISH_DIR at a larger disk; ` +
+      'the rows are safe in the database, and the next export publishes them',
+    { cause: err },
+  );
 }

@@ -154,11 +154,12 @@ describe('fault: the export folder full', () => {
         if (!parsed.ok) broken.push(`${ref} ${c.slice(0, 8)}: ${parsed.reason}`);
       }
     }
-    const errors = output.split('\n').filter((l) => /ENOSPC|no space left/i.test(l));
+    const errors = output.split('\n').filter((l) => /ENOSPC|no space left/i.test(l) && /PUBLISH_DIR/.test(l));
     const clearLine = errors[0] ? (() => { try { const j = JSON.parse(errors[0]); return `${j.msg}: ${j.err ?? j.error ?? ''}`; } catch { return errors[0]; } })() : 'none';
     recordResult(ctx.task, fromCount(FAULT, count, recovery, 45, 'pass', `full ${((back - fullAt) / 1000).toFixed(0)} s; ${errors.length} log lines name ENOSPC, e.g. ${JSON.stringify(clearLine.slice(0, 220))}; api3 head ${api3WhileFull === api3AtFull ? 'unchanged' : 'moved'} while full`));
     expect(errors.length, `a log line naming the full disk; api3 said:\n${output.split('\n').filter((l) => /"level":[45]/.test(l)).slice(-5).join('\n')}`).toBeGreaterThan(0);
-    expect([...problems].join('\n')).toMatch(/export of api3 failed: .*(ENOSPC|no space left on device)/i);
+    // The failure names the folder and its variable, so the operator knows what to free or move.
+    expect([...problems].join('\n')).toMatch(/export of api3 failed: (ENOSPC|EDQUOT): no space left on device in the publishing folder \S+ \(PUBLISH_DIR\)/);
     expect(broken).toEqual([]);
     expect(count.missing).toEqual([]);
     expect(count.lost).toBe(0);
