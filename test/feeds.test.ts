@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { cp, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { execFileSync } from 'node:child_process';
 import { loadCatalogue, parseCatalogue, type Catalogue } from '../src/catalogue/load.js';
 import type { CatalogueFile } from '../src/catalogue/schema.js';
 import { loadConfig, type Config } from '../src/config/env.js';
@@ -26,9 +27,12 @@ import { feedSchedulerIds, SPOT_QUEUE_NAME } from '../queues/feed-jobs.js';
 import { enqueueScrapesNow, waitForJobs } from '../queues/scrape-now.js';
 import { testRedis } from './support/redis.js';
 import { tempDir } from './support/temp.js';
+import { runPoller } from './support/cli.js';
 import { waitUntil } from './support/wait.js';
 
 const HOUR = 3_600_000;
+/** A file of the fallback repository that main lacks (a real hourly file of March 2026, at another path). */
+const OLD_HOURLY = 'data/hourly/2026/01/05/10.json';
 const pad = (n: number) => String(n).padStart(2, '0');
 const hourPath = (ms: number) => {
   const d = new Date(ms);
@@ -43,6 +47,7 @@ describe('the feeds on a running poller', () => {
   let store: PriceStore;
   let catalogue: Catalogue;
   let config: Config;
+  let fallback: string;
   beforeAll(async () => {
     dir = await tempDir('feeds');
     const real = await loadCatalogue('config/providers.json');
@@ -55,6 +60,17 @@ describe('the feeds on a running poller', () => {
     await store.migrate();
     const remote = join(dir.path, 'remote.git');
     await ensureLocalRemote(remote);
+    // The fallback API repository of the nightly sync: it holds an old hourly file main lacks.
+    fallback = join(dir.path, 'fallback.git');
+    const scratch = join(dir.path, 'scratch');
+    execFileSync('git', ['init', '--bare', '--quiet', '--initial-branch=main', fallback]);
+    execFileSync('git', ['clone', '--quiet', fallback, scratch], { stdio: 'ignore' });
+    await mkdir(join(scratch, 'data/hourly/2026/01/05'), { recursive: true });
+    await cp('../shared/contract/StakTrakrApi/data/hourly/2026/03/14/15.json', join(scratch, OLD_HOURLY));
+    const inScratch = (...args: string[]) => execFileSync('git', ['-C', scratch, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' });
+    inScratch('add', '-A');
+    inScratch('commit', '--quiet', '-m', 'old hourly file');
+    inScratch('push', '--quiet', 'origin', 'HEAD:main');
     const base = loadConfig({
       POLLER_ID: 'api1',
       CATALOGUE_WATCH_MS: '0',
@@ -76,6 +92,7 @@ describe('the feeds on a running poller', () => {
       publishDir: join(dir.path, 'publish'),
       publishBranches: ['api1'],
       goldback: { ...base.goldback, url: fleet.goldbackRateUrl },
+      sync: { ...base.sync, fallbackRepo: fallback },
     };
     poller = await startPoller({
       config,
@@ -147,6 +164,45 @@ describe('the feeds on a running poller', () => {
     expect(metrics).toMatch(/^staktrakr_feed_age_seconds\{feed="hourly"\} \d+$/m);
     expect(metrics).toMatch(/^staktrakr_queue_jobs\{queue="spot",state="completed"\} [1-9]\d*$/m);
   });
+
+  it('poller feed-now runs one feed job through a running worker and prints its summary', async () => {
+    const env = { REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, POLLER_ID: 'api1' };
+    const goldback = await runPoller(['feed-now', 'goldback', '--json'], env);
+    expect(goldback.code, goldback.out).toBe(0);
+    const result = JSON.parse(goldback.out.slice(goldback.out.search(/^\{/m)));
+    // A manual run reads the page again even though the day's rate is stored; the dealer rows exist by now.
+    expect(result).toMatchObject({ kind: 'goldback', queue: 'spot', g1Usd: fleet.goldbackRate(), confidence: 'high' });
+    const latest = await runPoller(['feed-now', 'spot-latest'], env);
+    expect(latest.code, latest.out).toBe(0);
+    expect(latest.out).toMatch(/^spot-latest: window \d{4}-\d{2}-\d{2} \d{2}:\d{2}:00: \d new of 4 metals .*\(job \S+ on spot, \d+ ms\)$/m);
+    const bad = await runPoller(['feed-now', 'gold'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.out).toMatch(/expected one feed job, one of spot-latest, spot-backfill, spot-history, goldback, sync \(not "gold"\)/);
+    const off = await runPoller(['feed-now', 'sync'], env);
+    expect(off.code).toBe(1);
+    expect(off.out).toMatch(/the sync is off: set SYNC_FALLBACK_REPO/);
+  }, 60_000);
+
+  it('the sync copies what each API repository lacks from the other, one honest commit a side, and the merge keeps it', async () => {
+    const env = { REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, POLLER_ID: 'api1', SYNC_FALLBACK_REPO: fallback };
+    const files = (repo: string) => execFileSync('git', ['--git-dir', repo, 'ls-tree', '-r', '--name-only', 'main'], { encoding: 'utf8' }).trim().split('\n');
+    const subject = (repo: string) => execFileSync('git', ['--git-dir', repo, 'log', '-1', '--format=%s', 'main'], { encoding: 'utf8' }).trim();
+    const onMain = files(config.publishRemote).filter((f) => f.startsWith('data/'));
+    const r = await runPoller(['feed-now', 'sync', '--json'], env);
+    expect(r.code, r.out).toBe(0);
+    const result = JSON.parse(r.out.slice(r.out.search(/^\{/m)));
+    // main may gain a file between the listing and the sync (a new 15-minute window): N is what the sync saw.
+    const n = Number(/^sync: \+1 files to primary, \+(\d+) to fallback, 0 differing left alone$/.exec(result.summary)?.[1]);
+    expect(n, result.summary).toBeGreaterThanOrEqual(onMain.length);
+    expect(subject(config.publishRemote)).toBe('sync: +1 files from fallback');
+    expect(subject(fallback)).toBe(`sync: +${n} files from primary`);
+    expect(files(config.publishRemote)).toContain(OLD_HOURLY);
+    expect(files(fallback)).toEqual(expect.arrayContaining(onMain));
+    // main is the merger's: its next merge keeps the feed file the sync brought.
+    const merged = await runPoller(['merge-now'], { REDIS_URL: redis.url, REDIS_PREFIX: redis.prefix, POLLER_ID: 'api1' });
+    expect(merged.code, merged.out).toBe(0);
+    expect(files(config.publishRemote)).toContain(OLD_HOURLY);
+  }, 60_000);
 
   it('recreates the feed schedulers when Redis loses them', async () => {
     const queue = new Queue(SPOT_QUEUE_NAME, { connection: redis.connection, prefix: redis.prefix });

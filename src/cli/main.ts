@@ -10,6 +10,7 @@ import { extractCommand } from './extract-command.js';
 import { fleetCommand } from './fleet-command.js';
 import { importLogCommand } from './import-log-command.js';
 import { mergeNowCommand } from './merge-now-command.js';
+import { FEED_JOBS, feedNowCommand, type FeedJobChoice } from './feed-now-command.js';
 import { OperatorError, secondsArg } from './operator.js';
 import { pauseCommand } from './pause-command.js';
 import { queuesCommand } from './queues-command.js';
@@ -335,6 +336,34 @@ ${REDIS_NOTE}`,
         timeoutMs: secondsArg(v.timeout, 'timeout', 300, COMMANDS['merge-now'].usage),
         workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, COMMANDS['merge-now'].usage),
       }),
+  },
+  'feed-now': {
+    summary: 'run one feed job now (spot-latest, spot-backfill, spot-history, goldback, sync); prints its summary',
+    usage: `poller feed-now <${FEED_JOBS.join('|')}> [--json] [--timeout SECONDS] [--wait-worker SECONDS]`,
+    help: `Adds the job to the spot queue (the sync to the sync queue), cause manual, one attempt, and waits for a running
+worker (poller worker or poller start) to take it. spot-latest polls MetalPriceAPI for the current window (and
+the daily seed from 17:00 UTC); spot-backfill fills the hours of the last SPOT_BACKFILL_HOURS without data;
+spot-history brings spot-history-YYYY.json up to yesterday; goldback reads the official Goldback rate again
+(also when today's is stored); sync copies the data/ files one API repository lacks from the other (needs
+SYNC_FALLBACK_REPO). A job that wrote something asks for an export, so the files reach main shortly after.
+  --timeout S       how long to wait for the job (default 300)
+  --wait-worker S   how long to wait for a worker to be connected (default 5)
+  --json            one JSON object
+${REDIS_NOTE}`,
+    options: WAIT_OPTIONS,
+    positionals: true,
+    run: (v, positionals) => {
+      const usage = COMMANDS['feed-now'].usage;
+      const [job, ...extra] = positionals;
+      if (!job || extra.length || !(FEED_JOBS as readonly string[]).includes(job)) {
+        throw new OperatorError(`expected one feed job, one of ${FEED_JOBS.join(', ')}${job ? ` (not ${JSON.stringify(job)})` : ''}\nusage: ${usage}`, 2);
+      }
+      return feedNowCommand(job as FeedJobChoice, {
+        json: !!v.json,
+        timeoutMs: secondsArg(v.timeout, 'timeout', 300, usage),
+        workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, usage),
+      });
+    },
   },
   'retry-failed': {
     summary: 'retry the failed scrape jobs of one vendor or of every vendor',

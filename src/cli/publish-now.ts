@@ -26,13 +26,13 @@ export interface PublishNowOutcome<R> {
 }
 
 /**
- * Asks for one export or merge through the queue as the system does (deduplicated: a pending one carries the
+ * Asks for one export, merge or feed job through the queue as the system does (deduplicated: a pending one carries the
  * request, and is made due now), after checking that a worker of that role is connected; waits for it to end.
  */
 export async function publishNow<R>(
   config: Config,
   args: PublishNowArgs,
-  what: { queueName: string; role: 'exporter' | 'merger'; add: (queue: Queue) => Promise<Job> },
+  what: { queueName: string; role: 'exporter' | 'merger' | 'worker'; add: (queue: Queue) => Promise<Job>; startHint?: string },
 ): Promise<PublishNowOutcome<R>> {
   const { redis, display } = await connectRedis(config);
   const queue = inspectQueue(redis, config.redisPrefix, what.queueName);
@@ -45,7 +45,7 @@ export async function publishNow<R>(
       progress.done();
     }
     if (workers === 0) {
-      const start = what.role === 'exporter' ? `poller exporter (or poller start) with POLLER_ID=${config.pollerId}` : 'poller merger (or poller start)';
+      const start = what.startHint ?? (what.role === 'exporter' ? `poller exporter (or poller start) with POLLER_ID=${config.pollerId}` : what.role === 'worker' ? 'poller worker (or poller start)' : 'poller merger (or poller start)');
       throw new OperatorError(
         `no ${what.role} is connected to ${what.queueName} (Redis ${display}, prefix ${config.redisPrefix}) after ${Math.round(args.workerWaitMs / 1000)} s: nothing would take the job. ` +
           `Start one with the same REDIS_URL and REDIS_PREFIX: ${start}, then try again`,
