@@ -1,4 +1,4 @@
-import type { Processor } from 'bullmq';
+import { UnrecoverableError, type Processor } from 'bullmq';
 import type { FeedJobData, SpotJobName, SyncJobData } from '../queues/feed-jobs.js';
 
 /** What a feed job returns (Bull Board shows it): whether it wrote something new, and its own summary. */
@@ -15,6 +15,8 @@ export interface SpotProcessorDeps {
   run: Record<SpotJobName, (data: FeedJobData) => Promise<FeedJobResult>>;
   /** Asks for an export of the poller once a job wrote something new. */
   afterFeed: (pollerId: string) => Promise<void>;
+  /** Whether a failure cannot be mended by trying again (a refused key, a page without a rate): no more attempts. Default never. */
+  isPermanent?: (err: unknown) => boolean;
 }
 
 /** Thin adapter: run the feed job by its name, log its summary, ask for an export when it changed something. */
@@ -22,7 +24,13 @@ export function createSpotProcessor(deps: SpotProcessorDeps): Processor<FeedJobD
   return async (job) => {
     const run = deps.run[job.name as SpotJobName];
     if (!run) throw new Error(`unknown job "${job.name}" on the spot queue: expected one of ${Object.keys(deps.run).join(', ')}`);
-    const result = await run(job.data);
+    let result: FeedJobResult;
+    try {
+      result = await run(job.data);
+    } catch (err) {
+      if (deps.isPermanent?.(err)) throw new UnrecoverableError((err as Error).message);
+      throw err;
+    }
     await job.log(result.summary).catch(() => undefined);
     if (result.changed) await deps.afterFeed(job.data.pollerId);
     return result;

@@ -9,8 +9,9 @@ export const SYNC_QUEUE_NAME = 'sync';
 /**
  * Jobs of the spot queue:
  * - `spot-latest`: the current 15-minute window of every metal (and, from 17:00 UTC, today's daily seed);
- * - `spot-backfill`: hours of the last SPOT_BACKFILL_HOURS without data, filled from MetalPriceAPI's /hourly;
- * - `spot-history`: the daily seeds from the last one to yesterday (spot-history-YYYY.json), in 365-day chunks;
+ * - `spot-backfill`: hours of the last SPOT_BACKFILL_HOURS without data, filled from MetalPriceAPI's /hourly (at start, then hourly);
+ * - `spot-history`: the daily values up to yesterday, gaps of the last 30 days included (spot-history-YYYY.json), in
+ *   365-day chunks (at start, then daily at 00:20 UTC);
  * - `goldback`: the official one-Goldback rate of the day.
  */
 export type SpotJobName = 'spot-latest' | 'spot-backfill' | 'spot-history' | 'goldback';
@@ -38,6 +39,8 @@ export function feedJobOptions(): JobsOptions {
 /** Scheduler ids, readable in Bull Board and redis-cli: `api1:spot-latest`, `api1:goldback`, `sync`. */
 export const feedSchedulerIds = {
   spotLatest: (pollerId: string) => `${pollerId}:spot-latest`,
+  spotBackfill: (pollerId: string) => `${pollerId}:spot-backfill`,
+  spotHistory: (pollerId: string) => `${pollerId}:spot-history`,
   goldback: (pollerId: string) => `${pollerId}:goldback`,
   sync: 'sync',
 } as const;
@@ -58,9 +61,14 @@ export interface FeedSchedule {
   goldbackAtUtc: string | null;
 }
 
+/** Gaps left by an outage while the poller runs are filled by the backfill every hour and the history every day. */
+const BACKFILL_EVERY_MS = 3_600_000;
+const HISTORY_AT_UTC = '00:20';
+
 /** The ids of the feed schedulers a schedule asks for. */
 export function plannedFeedSchedulers(s: FeedSchedule): string[] {
-  return [...(s.spotEveryMs ? [feedSchedulerIds.spotLatest(s.pollerId)] : []), ...(s.goldbackAtUtc ? [feedSchedulerIds.goldback(s.pollerId)] : [])];
+  const spot = s.spotEveryMs ? [feedSchedulerIds.spotLatest(s.pollerId), feedSchedulerIds.spotBackfill(s.pollerId), feedSchedulerIds.spotHistory(s.pollerId)] : [];
+  return [...spot, ...(s.goldbackAtUtc ? [feedSchedulerIds.goldback(s.pollerId)] : [])];
 }
 
 /** Upserts this poller's feed schedulers and removes those the configuration turned off. Idempotent. */
@@ -70,7 +78,13 @@ export async function upsertFeedSchedulers(queue: Queue<FeedJobData>, s: FeedSch
     // 30 s into the window: the provider has the new quarter's rate, and the entry lands in the window it is named for.
     const offset = Math.max(1, (s.spotOffsetMs + 30_000) % s.spotEveryMs);
     await queue.upsertJobScheduler(feedSchedulerIds.spotLatest(s.pollerId), { every: s.spotEveryMs, offset }, { name: 'spot-latest', data, opts: feedJobOptions() });
-  } else await queue.removeJobScheduler(feedSchedulerIds.spotLatest(s.pollerId));
+    // Between two polls of the hour, so that it never races the window it would find missing.
+    const backfillOffset = Math.max(1, (offset + 7 * 60_000) % BACKFILL_EVERY_MS);
+    await queue.upsertJobScheduler(feedSchedulerIds.spotBackfill(s.pollerId), { every: BACKFILL_EVERY_MS, offset: backfillOffset }, { name: 'spot-backfill', data, opts: feedJobOptions() });
+    await queue.upsertJobScheduler(feedSchedulerIds.spotHistory(s.pollerId), { pattern: dailyPattern(HISTORY_AT_UTC), tz: 'UTC' }, { name: 'spot-history', data, opts: feedJobOptions() });
+  } else {
+    for (const id of [feedSchedulerIds.spotLatest, feedSchedulerIds.spotBackfill, feedSchedulerIds.spotHistory]) await queue.removeJobScheduler(id(s.pollerId));
+  }
   if (s.goldbackAtUtc) {
     await queue.upsertJobScheduler(feedSchedulerIds.goldback(s.pollerId), { pattern: dailyPattern(s.goldbackAtUtc), tz: 'UTC' }, { name: 'goldback', data, opts: feedJobOptions() });
   } else await queue.removeJobScheduler(feedSchedulerIds.goldback(s.pollerId));

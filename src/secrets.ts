@@ -1,5 +1,5 @@
 /** Names of the variables whose values must never reach a log, an error message, git config or a commit. */
-export const SECRET_VARIABLES = ['TURSO_AUTH_TOKEN', 'GITHUB_TOKEN', 'GEMINI_API_KEY', 'METAL_PRICE_API_KEY', 'ADMIN_PASSWORD', 'ADMIN_TOKEN'] as const;
+export const SECRET_VARIABLES = ['TURSO_AUTH_TOKEN', 'GITHUB_TOKEN', 'SYNC_FALLBACK_TOKEN', 'GEMINI_API_KEY', 'METAL_PRICE_API_KEY', 'ADMIN_PASSWORD', 'ADMIN_TOKEN'] as const;
 
 /** Current values of the secret variables. */
 export function secretValues(env: Record<string, string | undefined> = process.env): string[] {

@@ -43,11 +43,14 @@ describe('deployment files', () => {
     expect(() => loadConfig(env)).not.toThrow();
   });
 
-  it('fly.toml parses, runs a real role and checks /healthz', async () => {
+  it('fly.toml parses, runs a real role and checks /livez', async () => {
     const fly = parseToml(await readFile('fly.toml', 'utf8')) as any;
     expect(ROLE_COMMANDS).toContain(fly.processes.app);
-    expect(fly.http_service.checks[0].path).toBe('/healthz');
-    expect(() => loadConfig(fly.env)).not.toThrow();
+    expect(fly.http_service.checks[0].path).toBe('/livez');
+    // Production spot is MetalPriceAPI: without its key the poller refuses to start rather than publish simulated spot.
+    expect(fly.env.SPOT_FEED).toBe('api');
+    expect(() => loadConfig(fly.env)).toThrow(/METAL_PRICE_API_KEY: expected with SPOT_FEED=api/);
+    expect(loadConfig({ ...fly.env, METAL_PRICE_API_KEY: 'k'.repeat(32) }).spotFeed.mode).toBe('api');
     expect(fly.kill_signal).toBe('SIGTERM');
   });
 

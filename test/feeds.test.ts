@@ -263,6 +263,10 @@ describe('/healthz of an API server whose served tree has stale feeds', () => {
       expect(body.staleFeeds).toEqual(['manifest', 'hourly', '15min', 'daily-seed', 'goldback']);
       expect(body.feeds.find((f) => f.feed === 'manifest')?.problem).toBe('stale');
       expect((await fetch(`${poller.api!.url}/data/api/manifest.json`)).status).toBe(200);
+      // The platform's check judges this process's write path only: a stale feed must not take /data away.
+      const live = await fetch(`${poller.api!.url}/livez`);
+      expect(live.status).toBe(200);
+      expect(await live.json()).toMatchObject({ ok: true, status: 'ok' });
     } finally {
       await poller?.close();
       await redis.cleanup();

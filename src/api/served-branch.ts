@@ -110,12 +110,12 @@ export class ServedBranch {
     return status;
   }
 
-  /** Stops the rounds; a round in flight finishes first. */
+  /** Stops the rounds. A round in flight is waited for up to 2 s: a remote that hangs must not hold a shutdown. */
   async stop(): Promise<void> {
     this.running = false;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
-    await this.round?.catch(() => undefined);
+    if (this.round) await Promise.race([this.round.catch(() => undefined), new Promise((r) => setTimeout(r, 2_000).unref())]);
   }
 
   /** The absolute folder served now (`dir/trees/<sha>/data`), or null before the first tree. */

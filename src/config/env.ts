@@ -112,6 +112,7 @@ const envSchema = z.object({
     .default(DEFAULT_GOLDBACK_RATE_URL),
   GOLDBACK_AT_UTC: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a UTC time HH:MM, e.g. 00:01').default('00:01'),
   SYNC_FALLBACK_REPO: z.string().trim().min(1).optional(),
+  SYNC_FALLBACK_TOKEN: z.string().trim().min(1).optional(),
   SYNC_BRANCH: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/, 'expected a branch name such as main').default('main'),
   SYNC_AT_UTC: z.string().trim().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a UTC time HH:MM, e.g. 03:30').default('03:30'),
   SERVE_FROM: z.enum(['branch', 'export', 'off'], { message: 'expected branch, export or off' }).default('branch'),
@@ -190,7 +191,7 @@ export interface Config {
   /** The official Goldback rate page, scraped daily at `atUtc` (HH:MM); null: off. */
   goldback: { url: string | null; atUtc: string };
   /** The nightly additive sync of data/ between API_DATA_REPO and `fallbackRepo` (null: off). */
-  sync: { fallbackRepo: string | null; branch: string; atUtc: string };
+  sync: { fallbackRepo: string | null; branch: string; atUtc: string; fallbackToken: string | undefined };
   /** What the API server serves at /data: a working copy of `branch` of API_DATA_REPO, this poller's export tree, or nothing. */
   serve: { from: 'branch' | 'export' | 'off'; branch: string; refreshMs: number };
 }
@@ -273,9 +274,20 @@ export function loadConfig(env: EnvInput = process.env): Config {
       freshMs: e.SPOT_FRESH_MINUTES * 60_000,
     },
     goldback: { url: e.GOLDBACK_URL === 'off' ? null : e.GOLDBACK_URL, atUtc: e.GOLDBACK_AT_UTC },
-    sync: { fallbackRepo: e.SYNC_FALLBACK_REPO ?? null, branch: e.SYNC_BRANCH, atUtc: e.SYNC_AT_UTC },
+    sync: { fallbackRepo: e.SYNC_FALLBACK_REPO ?? null, branch: e.SYNC_BRANCH, atUtc: e.SYNC_AT_UTC, fallbackToken: syncFallbackToken(e) },
     serve: { from: e.SERVE_FROM, branch: e.SERVE_BRANCH, refreshMs: e.SERVE_REFRESH_SECONDS * 1000 },
   };
+}
+
+/**
+ * The token for the fallback repository: SYNC_FALLBACK_TOKEN, else GITHUB_TOKEN only when the fallback lives on the same
+ * origin as API_DATA_REPO (a token for GitHub must never be sent to another host), else none.
+ */
+function syncFallbackToken(e: z.infer<typeof envSchema>): string | undefined {
+  if (e.SYNC_FALLBACK_TOKEN) return e.SYNC_FALLBACK_TOKEN;
+  const origin = (url: string) => (URL.canParse(url) && /^https?:/.test(url) ? new URL(url).origin : null);
+  const fallback = e.SYNC_FALLBACK_REPO ? origin(e.SYNC_FALLBACK_REPO) : null;
+  return fallback !== null && fallback === origin(e.API_DATA_REPO) ? e.GITHUB_TOKEN : undefined;
 }
 
 /** Pollers a fleet has unless told otherwise (api1, api2, api3). */

@@ -9,7 +9,7 @@ import type { WindowPrice } from './model.js';
 import { renderPublishedFiles } from './render-files.js';
 import { DEFAULT_PUBLISH_RULES, firstWindowInRange, type PublishRules } from './rules.js';
 import { writeTree } from './write-tree.js';
-import { buildFeedFiles } from './feed-files.js';
+import { buildFeedFiles, type FeedFingerprint } from './feed-files.js';
 import { dropInvalidNames, dropInvalidWindowNames } from './valid-names.js';
 
 export interface ExportTreeOptions {
@@ -30,6 +30,8 @@ export interface ExportTreeOptions {
   rules?: PublishRules;
   /** Spot and Goldback files: the last this many hours of hourly and 15-minute files are rendered again. null: no feed files. Default 48. */
   feedHours?: number | null;
+  /** The feed tables' marks when this tree last got its feed files (stats.feedFingerprint of that export): unchanged parts are skipped. */
+  feedSince?: FeedFingerprint | null;
   /** Told of each row group skipped because its coin slug or vendor id breaks the shared name rules. Default none. */
   onWarning?: (message: string) => void;
 }
@@ -39,8 +41,10 @@ export interface ExportStats {
   files: number;
   /** Files whose bytes changed. */
   filesWritten: number;
-  /** Feed files (spot, Goldback) in the tree, written or already up to date; not counted in `files`. */
+  /** Feed files (spot, Goldback) rendered this time, written or already up to date; not counted in `files`. */
   feedFiles: number;
+  /** The feed tables' marks as read (pass as feedSince next time), or null without feed files. */
+  feedFingerprint: FeedFingerprint | null;
   /** Coin folders removed (slug no longer configured and no data in retention). */
   foldersRemoved: string[];
   /** Result rows read from the database (aggregated groups, not raw rows). */
@@ -66,7 +70,7 @@ export interface BuiltExport {
   slugs: string[];
   /** To save once the files are published (exportTree does). */
   state: ExportState;
-  stats: Omit<ExportStats, 'filesWritten' | 'foldersRemoved' | 'feedFiles' | 'ms'>;
+  stats: Omit<ExportStats, 'filesWritten' | 'foldersRemoved' | 'feedFiles' | 'feedFingerprint' | 'ms'>;
 }
 
 /** Reads what changed since the previous export plus what the files need, and renders every checked file in memory. */
@@ -116,7 +120,7 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
 export async function exportTree(options: ExportTreeOptions): Promise<ExportStats> {
   const started = performance.now();
   const built = await buildExportTree(options);
-  const feeds = options.feedHours === null ? null : await buildFeedFiles(options.client, { now: options.now ?? new Date(), hours: options.feedHours });
+  const feeds = options.feedHours === null ? null : await buildFeedFiles(options.client, { now: options.now ?? new Date(), hours: options.feedHours, since: options.feedSince });
   const files = feeds ? new Map([...built.files, ...feeds.files]) : built.files;
   const result = await writeTree(options.outDir, files, new Set(built.slugs), { writeOnce: feeds?.writeOnce });
   if (options.state) await options.state.save(built.state);
@@ -124,6 +128,7 @@ export async function exportTree(options: ExportTreeOptions): Promise<ExportStat
     ...built.stats,
     filesWritten: result.written.length,
     feedFiles: feeds?.files.size ?? 0,
+    feedFingerprint: feeds?.fingerprint ?? null,
     foldersRemoved: result.removedFolders,
     ms: Math.round(performance.now() - started),
   };

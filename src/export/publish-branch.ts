@@ -8,6 +8,7 @@ import { checkedDir } from '../files/no-follow.js';
 import { fileExportState } from './export-state.js';
 import { ensureExportSchema } from './export-schema.js';
 import { exportTree, type ExportStats } from './export-tree.js';
+import type { FeedFingerprint } from './feed-files.js';
 
 export interface PublishBranchOptions {
   client: Client;
@@ -43,6 +44,9 @@ export interface PublishBranchResult {
 
 const prepared = new WeakSet<Client>();
 
+/** Per tree folder, the feed tables' marks of its last export in this process: unchanged feeds are not read again. */
+const feedMarks = new Map<string, FeedFingerprint>();
+
 /** `apiN: YYYY-MM-DD HH:MM export`, in UTC. */
 export function exportCommitMessage(pollerId: string, at: Date): string {
   return `${pollerId}: ${at.toISOString().slice(0, 16).replace('T', ' ')} export`;
@@ -69,10 +73,12 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     now,
     state: fileExportState(join(options.workDir, 'export-state.json')),
     feedHours: options.feedHours,
+    feedSince: feedMarks.get(treeDir) ?? null,
     onWarning: (message) => options.logger?.warn({ poller: options.pollerId }, message),
   }).catch((err: unknown) => {
     throw diskFullProblem(err, options.workDir) ?? err;
   });
+  if (stats.feedFingerprint) feedMarks.set(treeDir, stats.feedFingerprint);
   // A poller without a row in the retention publishes nothing: an empty tree would only blank its branch.
   if (stats.latestWindow === null) {
     options.logger?.info({ poller: options.pollerId }, 'no rows yet: nothing to publish');

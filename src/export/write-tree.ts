@@ -16,8 +16,8 @@ export interface WriteTreeResult {
  * whose bytes are already there is not touched; a changed one is written to a fresh temporary file (O_EXCL,
  * O_NOFOLLOW) and renamed, so a reader never sees half a file.
  * Coin folders under `api/` whose slug is not in `keepSlugs` and which hold only the exporter's files are
- * removed; anything else there (spot files, other feeds) is left alone. A path for which `writeOnce` says true is
- * written only when it is not there yet (15-minute spot files are never overwritten).
+ * removed; anything else there (spot files, other feeds) is left alone. A file for which `writeOnce(path, its text
+ * now)` says true is not written again (15-minute spot files are never overwritten).
  *
  * Links: the parent of `dataDir` is trusted as given; `dataDir` itself and everything below it is checked with
  * lstat before anything is written. A symbolic link on the way to any file (the data folder, `api/`, a coin
@@ -28,7 +28,7 @@ export async function writeTree(
   dataDir: string,
   files: ReadonlyMap<string, string>,
   keepSlugs: ReadonlySet<string>,
-  options: { writeOnce?: (path: string) => boolean } = {},
+  options: { writeOnce?: (path: string, existing: string) => boolean } = {},
 ): Promise<WriteTreeResult> {
   for (const path of files.keys()) {
     const problem = treePathProblem(path);
@@ -46,7 +46,7 @@ export async function writeTree(
   for (const [path, text] of files) {
     const target = join(dataDir, path);
     const there = await readFileNoFollow(target, root);
-    if (there === text || (there !== null && options.writeOnce?.(path))) continue;
+    if (there === text || (there !== null && options.writeOnce?.(path, there))) continue;
     await checkedDir(root, dirname(join(name, path)), { create: true, checked: made });
     await writeFileReplacing(target, text);
     written.push(path);

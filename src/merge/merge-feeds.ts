@@ -1,12 +1,14 @@
 import { stableStringify } from '../export/stable-json.js';
+import { isSimulatedSpotText } from '../spot/spot-files.js';
+import { SIMULATED_PROVIDER } from '../spot/spot-store.js';
 
 /**
  * The merge of one feed file (spot, Goldback) that several branches and main carry. Every poller writes these
  * from the one database, but each exports at its own moment, so the branches hold different cuts of the same
  * rows: entries are unioned, never dropped, and what main published once stays.
  * - `hourly/...`, `spot-history-YYYY.json`: union of entries by (metal, timestamp), main's and then the earlier
- *   branch's entry winning, sorted by (timestamp, metal) so that the last element is the newest;
- * - `15min/...`: written once: main's file as it is, else the first branch's;
+ *   branch's entry winning (a simulated entry gives way to a real one), sorted by (timestamp, metal) so that the last element is the newest;
+ * - `15min/...`: written once: main's file as it is, else the first branch's (simulated values give way to real ones);
  * - `api/goldback-spot.json`: the newest `scraped_at`;
  * - `goldback-YYYY.json`: union by date (the later `scraped_at` wins), newest date first.
  * `texts` are in priority order (main first when it has the file). Texts that are not JSON of the expected
@@ -15,7 +17,8 @@ import { stableStringify } from '../export/stable-json.js';
 export function mergeFeedFile(path: string, texts: ReadonlyArray<string>): string {
   if (texts.length === 1) return texts[0];
   const relative = path.replace(/^.*?(?=hourly\/|15min\/|spot-history-|goldback-|api\/goldback-)/, '');
-  if (relative.startsWith('15min/')) return texts[0]; // main's when it has one (never overwritten), else the first branch's
+  // main's when it has one (never overwritten), else the first branch's; a simulated file gives way to a real one.
+  if (relative.startsWith('15min/')) return texts.find((t) => !isSimulatedSpotText(t)) ?? texts[0];
   const values = texts.map(parse).filter((v) => v !== undefined);
   if (!values.length) return texts[0];
   if (relative.startsWith('hourly/') || relative.startsWith('spot-history-')) {
@@ -50,11 +53,15 @@ function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Union in priority order (the first entry of a key wins), except that a real entry replaces a simulated one. */
 function unionBy(lists: unknown[], key: (e: Record<string, unknown>) => string): Array<Record<string, unknown>> {
   const seen = new Map<string, Record<string, unknown>>();
   for (const list of lists) {
     if (!Array.isArray(list)) continue;
-    for (const e of list.filter(isObject)) if (!seen.has(key(e))) seen.set(key(e), e);
+    for (const e of list.filter(isObject)) {
+      const have = seen.get(key(e));
+      if (!have || (have.provider === SIMULATED_PROVIDER && e.provider !== SIMULATED_PROVIDER)) seen.set(key(e), e);
+    }
   }
   return [...seen.values()];
 }

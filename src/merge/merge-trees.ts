@@ -11,7 +11,7 @@ import { mergeManifestParts, mergeProviders } from './merge-catalogue-files.js';
 import { mergeHistories } from './merge-history.js';
 import { mergeCoinLatest } from './merge-latest.js';
 import { mergeFeedFile } from './merge-feeds.js';
-import { parseBranch, type BranchTree, type ParsedBranch } from './parse-branch.js';
+import { parseBranch, readFeedFiles, type BranchTree, type ParsedBranch } from './parse-branch.js';
 
 export interface MergeResult {
   /** The merged tree: relative path under data/ -> text (price files checked and stable). */
@@ -97,8 +97,9 @@ export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptio
   const files = new Map([...renderPublishedFiles(values)].map(([path, text]) => [root + path, text]));
   // Feed files: main's and every branch's, unioned (merge-feeds.ts); a file only main has stays.
   const feeds = new Map<string, string[]>();
-  for (const source of main ? [main, ...branches] : branches) {
-    for (const [path, text] of source.other) feeds.set(path, [...(feeds.get(path) ?? []), text]);
+  const mainFeeds = options.fallback ? readFeedFiles(options.fallback, root, 'contract') : new Map<string, string>();
+  for (const other of [mainFeeds, ...branches.map((b) => b.other)]) {
+    for (const [path, text] of other) feeds.set(path, [...(feeds.get(path) ?? []), text]);
   }
   for (const [path, texts] of feeds) if (!files.has(path)) files.set(path, mergeFeedFile(path, texts));
   return { files: new Map([...files.entries()].sort(([a], [b]) => (a < b ? -1 : 1))), used: branches.map((b) => b.branch), skipped, newestDataAt: generatedAt === NO_DATA_GENERATED_AT ? null : generatedAt };
@@ -106,8 +107,8 @@ export function mergeTrees(trees: ReadonlyArray<BranchTree>, options: MergeOptio
 
 /** The fallback tree parsed, or null when it is invalid (then it is ignored). */
 function parsedFallback(tree: BranchTree, root: string): ParsedBranch | null {
-  // main may hold files of the system this replaces: read them as the app can, not as we write ours.
-  const parsed = parseBranch(tree, root, { feedCheck: 'contract' });
+  // Its feed files are read apart (readFeedFiles), each on its own: one of them never costs main its price files.
+  const parsed = parseBranch(tree, root, { feedCheck: 'none' });
   return parsed.ok ? parsed.branch : null;
 }
 

@@ -6,6 +6,7 @@ import type { HistoryFile } from '../contract/history-schema.js';
 import type { PublishedManifest } from '../contract/manifest-schema.js';
 import type { ProvidersFile } from '../contract/providers-schema.js';
 import { MANIFEST_PATH, classifyPublishedPath } from '../contract/published-files.js';
+import { createHash } from 'node:crypto';
 import { problemOf, slugSchema, treePathProblem } from '../contract/names.js';
 import { checkGoldbackFile, isGoldbackFilePath } from '../goldback/index.js';
 import { checkSpotFile, type SpotFileLevel } from '../spot/spot-files.js';
@@ -36,7 +37,7 @@ export type ParseBranchResult = { ok: true; branch: ParsedBranch } | { ok: false
  * relative path (`..`, `.git`, absolute, ...) or a coin folder under `{root}api/` whose name is not a valid slug
  * (contract/names.ts) makes the whole branch unusable: a half-valid branch must not leak into `main`.
  */
-export function parseBranch(tree: BranchTree, root = '', options: { feedCheck?: SpotFileLevel } = {}): ParseBranchResult {
+export function parseBranch(tree: BranchTree, root = '', options: { feedCheck?: SpotFileLevel | 'none' } = {}): ParseBranchResult {
   const parsed: ParsedBranch = { branch: tree.branch, manifest: null as never, providers: null, coinLatest: new Map(), history: new Map(), other: new Map() };
   try {
     for (const path of [...tree.files.keys()].sort()) {
@@ -47,6 +48,7 @@ export function parseBranch(tree: BranchTree, root = '', options: { feedCheck?: 
         // Only the feed files the contract defines pass through to main: anything else on a branch (a foreign
         // commit, a stray file) is left out, so that nobody but the exporter decides what main publishes.
         if (!path.startsWith(root) || !isFeedPath(path.slice(root.length))) continue;
+        if (options.feedCheck === 'none') continue;
         checkFeedFile(path, path.slice(root.length), text, options.feedCheck ?? 'published');
         parsed.other.set(path, text);
         continue;
@@ -92,8 +94,38 @@ function checkPath(path: string, root: string): void {
   if (invalid) throw new Error(`${path}: ${invalid}`);
 }
 
+/**
+ * The feed files of a tree that pass their schemas at `level`, each judged alone: main's feed files are kept by the
+ * merge even when one of its price files (written by the system this replaces) would fail today's checks.
+ */
+export function readFeedFiles(tree: BranchTree, root: string, level: SpotFileLevel): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const [path, text] of tree.files) {
+    if (!path.startsWith(root) || treePathProblem(path) || !isFeedPath(path.slice(root.length))) continue;
+    try {
+      checkFeedFile(path, path.slice(root.length), text, level);
+      out.set(path, text);
+    } catch {
+      /* left out: a broken file of main is not carried on */
+    }
+  }
+  return out;
+}
+
+/** Feed texts already checked, by level and content hash: every merge meets the same files again. */
+const checkedFeeds = new Set<string>();
+const MAX_CHECKED_FEEDS = 200_000;
+
 /** Spot files against the spot schemas (`published`: our own output, exact; `contract`: what the app can read, for main's older files), Goldback files against theirs. */
 function checkFeedFile(path: string, relative: string, text: string, level: SpotFileLevel): void {
+  const key = `${level}:${relative}:${createHash('sha1').update(text).digest('base64')}`;
+  if (checkedFeeds.has(key)) return;
+  checkFeedFileAgain(path, relative, text, level);
+  if (checkedFeeds.size >= MAX_CHECKED_FEEDS) checkedFeeds.clear();
+  checkedFeeds.add(key);
+}
+
+function checkFeedFileAgain(path: string, relative: string, text: string, level: SpotFileLevel): void {
   if (isGoldbackFilePath(relative)) {
     try {
       checkGoldbackFile(relative, text);

@@ -30,6 +30,9 @@ import { ServedBranch } from '../api/served-branch.js';
 /** Where Prometheus scrapes. */
 export const METRICS_PATH = '/metrics';
 
+/** The platform's health check: 503 only when this process cannot write (see /healthz for the feeds too). */
+export const LIVENESS_PATH = '/livez';
+
 export interface ApiRole {
   url: string;
   /** Bull Board: `{url}/admin/queues`. */
@@ -111,8 +114,8 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
 
   const app = express();
   app.disable('x-powered-by');
-  app.get('/healthz', async (_req, res) => {
-    const root = servedRoot();
+  /** The write path: database, recovery log, publishing (health.ts). */
+  const writePathHealth = async () => {
     let tokenRefused = false;
     const [databaseUp, backlog, log] = await Promise.all([
       store.probe().then(
@@ -126,7 +129,11 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
       readPublishLog(connection, config.redisPrefix).catch(() => null),
     ]);
     const lastPublish = log ? [...Object.values(log.last.export), ...Object.values(log.last.merge)] : [];
-    const health = judgeHealth({ databaseUp, tokenRefused, backlog, lastPublish, now: Date.now() });
+    return judgeHealth({ databaseUp, tokenRefused, backlog, lastPublish, now: Date.now() });
+  };
+  app.get('/healthz', async (_req, res) => {
+    const root = servedRoot();
+    const health = await writePathHealth();
     // Feeds are judged in the tree this server serves, as the frontend judges them; none served yet: not judged.
     const feeds = root ? await readFeedHealth(root, Date.now()) : null;
     const staleFeeds = feeds ? feeds.feeds.filter((f) => judged.has(f.feed) && !f.ok) : [];
@@ -139,6 +146,12 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
       feeds: feeds?.feeds.filter((f) => judged.has(f.feed)) ?? null,
       served: { from: config.serve.from, ...(served ? served.status() : { root: root ? 'export tree' : null }) },
     });
+  });
+  // The platform's check (Fly, compose): this process and its write path only. A stale feed is the feeds' problem
+  // (/healthz, metrics); taking this server out of rotation for it would take /data away from every user too.
+  app.get(LIVENESS_PATH, async (_req, res) => {
+    const health = await writePathHealth();
+    res.status(health.status === 'down' ? 503 : 200).json({ ok: health.status !== 'down', poller: config.pollerId, ...health });
   });
   if (config.serve.from !== 'off') app.use('/data', dataRouter({ root: servedRoot, logger }));
   app.use(BOARD_PATH, guard, board.router);

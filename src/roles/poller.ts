@@ -134,7 +134,8 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         await Promise.all([...exportQueues.values()].map((q) => q.close()));
       });
       // The feeds' own client: spot and Goldback rows never wait behind the price rows' writer.
-      const feedClient = openDatabaseLazily({ url: config.databaseUrl, authToken: config.databaseToken });
+      const openFeedClient = () => openDatabaseLazily({ url: config.databaseUrl, authToken: config.databaseToken });
+      const feedClient = openFeedClient();
       closers.push(async () => feedClient.close());
       // Prices are judged against the spot feed while it is fresh, else against SPOT_USD_PER_OZ.
       const spotReference = new SpotReference(new SpotStore(feedClient), {
@@ -148,7 +149,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         config,
         logger,
         redisUrl: options.redisUrl,
-        client: feedClient,
+        openClient: openFeedClient,
         catalogue: currentCatalogue,
         spot: spotReference.current,
         afterFeed: (pollerId) => requestExport(exportQueue(pollerId), pollerId, config.exportMinIntervalMs),
@@ -250,10 +251,16 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
       api = await startApiRole({ config, store, logger, connection, catalogue: currentCatalogue });
     }
   } catch (err) {
-    await feeds?.close().catch(() => undefined);
+    // A start that fails half-way closes what it opened: nothing may keep the process alive.
+    stopWatching();
+    await scheduler?.close().catch(() => undefined);
+    await api?.close().catch(() => undefined);
     await worker?.close(0).catch(() => undefined);
     await exporter?.close().catch(() => undefined);
     await merger?.close().catch(() => undefined);
+    await sink?.close().catch(() => undefined);
+    for (const close of closers) await close().catch(() => undefined);
+    if (ownStore) await store.close().catch(() => undefined);
     connection.disconnect();
     throw err;
   }

@@ -6,6 +6,7 @@ import { watchCatalogue } from '../catalogue/watch.js';
 import type { Config } from '../config/env.js';
 import { missingSchedulers, planSchedulers, reconcileSchedulers, scheduledTargets } from '../../queues/scrape-schedulers.js';
 import { watchSchedulers } from '../../queues/scheduler-watch.js';
+import { onRedisErrors } from '../../queues/connection.js';
 import { Queue } from 'bullmq';
 import {
   addStartupFeedJobs,
@@ -99,16 +100,26 @@ export async function startSchedulerRole(options: {
     connection,
   });
   // The feeds (spot, Goldback, the nightly sync) are scheduled here too, and caught up at start.
-  const spotQueue = new Queue<FeedJobData>(SPOT_QUEUE_NAME, { connection, prefix: config.redisPrefix });
-  const syncQueue = new Queue<SyncJobData>(SYNC_QUEUE_NAME, { connection, prefix: config.redisPrefix });
+  const queueError = (err: Error) => logger.warn({ err: err.message }, 'feed queue error');
+  const spotQueue = onRedisErrors(new Queue<FeedJobData>(SPOT_QUEUE_NAME, { connection, prefix: config.redisPrefix }), queueError);
+  const syncQueue = onRedisErrors(new Queue<SyncJobData>(SYNC_QUEUE_NAME, { connection, prefix: config.redisPrefix }), queueError);
   const feeds = feedSchedule(config);
   const syncAt = config.sync.fallbackRepo ? config.sync.atUtc : null;
   const scheduleFeeds = async () => {
     await upsertFeedSchedulers(spotQueue, feeds);
     await upsertSyncScheduler(syncQueue, syncAt);
   };
-  await scheduleFeeds();
-  const started = await addStartupFeedJobs(spotQueue, feeds, new Date());
+  let started: string[];
+  try {
+    await scheduleFeeds();
+    started = await addStartupFeedJobs(spotQueue, feeds, new Date());
+  } catch (err) {
+    stopWatching();
+    stopChecking();
+    await spotQueue.close().catch(() => undefined);
+    await syncQueue.close().catch(() => undefined);
+    throw err;
+  }
   logger.info({ feeds: started, spotEveryMinutes: feeds.spotEveryMs ? feeds.spotEveryMs / 60_000 : null, spot: config.spotFeed.mode, goldbackAtUtc: feeds.goldbackAtUtc, syncAtUtc: syncAt }, 'feed schedulers set; catching up at start');
   if (config.spotFeed.mode === 'simulated') {
     logger.warn('SPOT_FEED: no METAL_PRICE_API_KEY, so spot comes from the built-in MetalPriceAPI simulator: NOT real prices. Set METAL_PRICE_API_KEY (or SPOT_FEED=off) in production');

@@ -1,6 +1,6 @@
 import type { MetalPriceApiClient, RejectedSpot } from './metal-price-api.js';
 import { SPOT_METALS, type SpotMetal } from './metals.js';
-import { backfillSpan, catchUpRanges, hourKey, marketsClosed, missingHours, naiveToMs, quarterWindow, seedDue, utcDate, type DateRange } from './spot-plan.js';
+import { addDays, backfillSpan, catchUpRanges, hourKey, marketsClosed, missingHours, naiveToMs, quarterWindow, seedDue, utcDate, type DateRange } from './spot-plan.js';
 import type { SpotDailyRow, SpotWindowRow } from './spot-schema.js';
 import { SEED_PROVIDER, type SpotStore } from './spot-store.js';
 
@@ -22,6 +22,8 @@ export interface SpotFeedParts {
   pollerId: string;
   /** Clock. Default Date.now. */
   now?: () => number | Date;
+  /** Recorded as every row's provider (SIMULATED_PROVIDER for the simulator). Default: MetalPriceAPI, and StakTrakr for the seed. */
+  provider?: string;
   logger?: SpotLogger;
 }
 
@@ -50,7 +52,7 @@ export async function pollLatestSpot(parts: SpotFeedParts): Promise<PollLatestRe
   const providerTimestamp = quote.providerTimestamp ? quote.providerTimestamp.toISOString() : null;
   const fetchedAt = at.toISOString();
   const rows: SpotWindowRow[] = metalsOf(quote.prices).map((metal) => ({
-    metal, window_start: window, spot: quote.prices[metal]!, provider: API_PROVIDER, source: 'latest', fetched_at: fetchedAt, poller_id: pollerId, provider_at: providerTimestamp,
+    metal, window_start: window, spot: quote.prices[metal]!, provider: parts.provider ?? API_PROVIDER, source: 'latest', fetched_at: fetchedAt, poller_id: pollerId, provider_at: providerTimestamp,
   }));
   const recorded = await store.recordWindows(rows);
   const unchanged = providerTimestamp !== null && previous === providerTimestamp;
@@ -59,7 +61,7 @@ export async function pollLatestSpot(parts: SpotFeedParts): Promise<PollLatestRe
   const date = utcDate(at);
   if (seedDue(at, await store.hasStakTrakrSeed(date))) {
     const daily: SpotDailyRow[] = metalsOf(quote.prices).map((metal) => ({
-      metal, date, spot: quote.prices[metal]!, provider: SEED_PROVIDER, source: 'seed', fetched_at: fetchedAt, poller_id: pollerId,
+      metal, date, spot: quote.prices[metal]!, provider: parts.provider ?? SEED_PROVIDER, source: 'seed', fetched_at: fetchedAt, poller_id: pollerId,
     }));
     seed = { date, written: (await store.recordDaily(daily)).written };
   }
@@ -98,8 +100,8 @@ export async function backfillSpotHours(parts: SpotFeedParts & { hoursBack?: num
   const missingAll = new Set<string>();
   const unfilled = new Set<string>();
   const rejected: BackfillResult['rejected'] = [];
-  let rows = 0;
   let calls = 0;
+  const found: SpotWindowRow[] = [];
   for (const metal of SPOT_METALS) {
     const missing = missingHours(at, await store.hoursWithData({ from, to, metal }), hoursBack);
     if (missing.length === 0) continue;
@@ -114,12 +116,13 @@ export async function backfillSpotHours(parts: SpotFeedParts & { hoursBack?: num
     }
     answer.rejected.forEach((r) => rejected.push({ metal, at: r.at.toISOString(), reason: r.reason }));
     missing.filter((h) => !got.has(h)).forEach((h) => unfilled.add(h));
-    // Written per metal, so a failure of a later metal keeps this one's work (the retry sees it as data).
-    const recorded = await store.recordWindows([...got].map(([hour, spot]) => ({
-      metal, window_start: `${hour}:00:00`, spot, provider: API_PROVIDER, source: 'hourly', fetched_at: at.toISOString(), poller_id: pollerId,
-    })));
-    rows += recorded.written;
+    for (const [hour, spot] of got) {
+      found.push({ metal, window_start: `${hour}:00:00`, spot, provider: parts.provider ?? API_PROVIDER, source: 'hourly', fetched_at: at.toISOString(), poller_id: pollerId });
+    }
   }
+  // One batch for every metal: an export in between would publish a window with some metals, and a 15-minute file
+  // is written once.
+  const rows = (await store.recordWindows(found)).written;
   const missing = [...missingAll].sort();
   const result: BackfillResult = { from, to, missing, filled: missing.filter((h) => !unfilled.has(h)), unfilled: [...unfilled].sort(), rows, calls, rejected };
   logger?.info({ from, to, missing: missing.length, rows, unfilled: result.unfilled.length, calls }, 'spot: hourly backfill done');
@@ -145,7 +148,9 @@ export interface CatchUpResult {
 export async function catchUpSpotHistory(parts: SpotFeedParts & { firstDate?: string; chunkDays?: number }): Promise<CatchUpResult> {
   const { api, store, pollerId, logger } = parts;
   const at = new Date(parts.now?.() ?? Date.now());
-  const lastDate = await store.lastDailyDate({ before: utcDate(at) });
+  const newest = await store.lastDailyDate({ before: utcDate(at) });
+  // A weekday missed within the last GAP_DAYS (an outage, a spent quota) is asked again, not only what follows the newest.
+  const lastDate = newest === null ? null : await beforeFirstGap(store, newest, at, parts.firstDate);
   const ranges = catchUpRanges(lastDate, at, { firstDate: parts.firstDate, chunkDays: parts.chunkDays });
   const result: CatchUpResult = { lastDate, ranges, rows: 0, weekendDaysSkipped: 0, rejected: [] };
   for (const range of ranges) {
@@ -158,7 +163,7 @@ export async function catchUpSpotHistory(parts: SpotFeedParts & { firstDate?: st
       }
       day.rejected.forEach((r) => result.rejected.push({ date: day.date, ...r }));
       for (const metal of metalsOf(day.prices)) {
-        rows.push({ metal, date: day.date, spot: day.prices[metal]!, provider: API_PROVIDER, source: 'timeframe', fetched_at: at.toISOString(), poller_id: pollerId });
+        rows.push({ metal, date: day.date, spot: day.prices[metal]!, provider: parts.provider ?? API_PROVIDER, source: 'timeframe', fetched_at: at.toISOString(), poller_id: pollerId });
       }
     }
     result.rows += (await store.recordDaily(rows)).written;
@@ -166,6 +171,19 @@ export async function catchUpSpotHistory(parts: SpotFeedParts & { firstDate?: st
   if (result.rejected.length > 0) logger?.warn({ rejected: result.rejected.slice(0, 10) }, 'spot: some daily values were refused; the others were kept');
   logger?.info({ lastDate, ranges: ranges.length, rows: result.rows }, 'spot: history catch-up done');
   return result;
+}
+
+/** How far back the history catch-up looks for weekdays without a value of every metal. */
+export const GAP_DAYS = 30;
+
+/** The day before the first weekday of the last GAP_DAYS (not before firstDate) that lacks a metal, else `newest`. */
+async function beforeFirstGap(store: SpotStore, newest: string, at: Date, firstDate: string | undefined): Promise<string> {
+  let from = addDays(utcDate(at), -GAP_DAYS);
+  if (firstDate && firstDate > from) from = firstDate;
+  if (from > newest) return newest;
+  const complete = await store.completeDailyDates({ from, to: newest });
+  for (let d = from; d <= newest; d = addDays(d, 1)) if (!marketsClosed(d) && !complete.has(d)) return addDays(d, -1);
+  return newest;
 }
 
 function metalsOf(prices: Partial<Record<SpotMetal, number>>): SpotMetal[] {

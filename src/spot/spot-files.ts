@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SIMULATED_PROVIDER } from './spot-store.js';
 import { stableStringify } from '../export/stable-json.js';
 import { SPOT_METALS, spotValueProblem } from './metals.js';
 import type { SpotDailyRow, SpotWindowRow } from './spot-schema.js';
@@ -120,8 +121,10 @@ export function renderSpotFiles(input: RenderSpotFilesInput): Map<string, string
     const key = `${row.metal}|${row.window_start}`;
     if ((only && !only.has(hour)) || seen.has(key)) continue; // first row of a window wins, as in the table
     seen.add(key);
-    push(byHour, hour, { spot: row.spot, metal: row.metal, source: 'hourly', provider: SPOT_FILE_PROVIDER, timestamp: row.window_start });
-    push(byWindow, row.window_start, { spot: row.spot, metal: row.metal, source: 'seed', provider: SPOT_FILE_PROVIDER, timestamp: row.window_start });
+    // Simulated values say so in the files too: nobody may take them for market prices.
+    const provider = row.provider === SIMULATED_PROVIDER ? SIMULATED_PROVIDER : SPOT_FILE_PROVIDER;
+    push(byHour, hour, { spot: row.spot, metal: row.metal, source: 'hourly', provider, timestamp: row.window_start });
+    push(byWindow, row.window_start, { spot: row.spot, metal: row.metal, source: 'seed', provider, timestamp: row.window_start });
   }
   const byYear = new Map<string, SpotFileEntry[]>();
   const seenDaily = new Set<string>();
@@ -217,4 +220,9 @@ function orderProblem(kind: SpotFileKind, entries: SpotFileEntry[], level: SpotF
     if (newestOfMetal.get(metal) !== t) return `the last ${metal} entry (${t}) is not its newest (${newestOfMetal.get(metal)})`;
   }
   return null;
+}
+
+/** Whether a spot file's text holds values of the simulator (they give way to real ones, even in a 15-minute file). */
+export function isSimulatedSpotText(text: string): boolean {
+  return text.includes(`"provider": "${SIMULATED_PROVIDER}"`);
 }

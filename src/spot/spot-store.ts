@@ -10,10 +10,20 @@ export interface RecordResult {
   refused: Array<{ row: unknown; reason: string }>;
 }
 
-const INSERT_WINDOW = `INSERT OR IGNORE INTO spot_prices (metal, window_start, spot, provider, source, fetched_at, poller_id, provider_at)
-  VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
-const INSERT_DAILY = `INSERT OR IGNORE INTO spot_daily (metal, date, spot, provider, source, fetched_at, poller_id)
-  VALUES (?, ?, ?, ?, ?, ?, ?)`;
+/** The provider of every value the built-in MetalPriceAPI simulator gave: published as such, replaced by real values. */
+export const SIMULATED_PROVIDER = 'simulator';
+
+// First wins, except over the simulator: a real value replaces a simulated one (a key set after a run without one).
+const INSERT_WINDOW = `INSERT INTO spot_prices (metal, window_start, spot, provider, source, fetched_at, poller_id, provider_at)
+  VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (metal, window_start) DO UPDATE SET spot = excluded.spot, provider = excluded.provider, source = excluded.source,
+    fetched_at = excluded.fetched_at, poller_id = excluded.poller_id, provider_at = excluded.provider_at
+  WHERE spot_prices.provider = '${SIMULATED_PROVIDER}' AND excluded.provider <> '${SIMULATED_PROVIDER}'`;
+const INSERT_DAILY = `INSERT INTO spot_daily (metal, date, spot, provider, source, fetched_at, poller_id)
+  VALUES (?, ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (metal, date) DO UPDATE SET spot = excluded.spot, provider = excluded.provider, source = excluded.source,
+    fetched_at = excluded.fetched_at, poller_id = excluded.poller_id
+  WHERE spot_daily.provider = '${SIMULATED_PROVIDER}' AND excluded.provider <> '${SIMULATED_PROVIDER}'`;
 
 /** The provider of the daily seed taken by the poll after 17:00 UTC. */
 export const SEED_PROVIDER = 'StakTrakr';
@@ -76,6 +86,15 @@ export class SpotStore {
     return rs.rows.map((r) => String(r.hour));
   }
 
+  /** Dates from `from` to `to` (included) that have a daily value of every metal. */
+  async completeDailyDates(range: { from: string; to: string }): Promise<Set<string>> {
+    const rs = await this.client.execute({
+      sql: `SELECT date FROM spot_daily WHERE date >= ? AND date <= ? GROUP BY date HAVING COUNT(DISTINCT metal) = ${SPOT_METALS.length}`,
+      args: [range.from, range.to],
+    });
+    return new Set(rs.rows.map((r) => String(r.date)));
+  }
+
   /** The newest date with a daily value (before `before`, a `YYYY-MM-DD`, when given), or null. */
   async lastDailyDate(options: { before?: string } = {}): Promise<string | null> {
     const rs = await this.client.execute(
@@ -89,7 +108,7 @@ export class SpotStore {
 
   /** Whether the StakTrakr seed of a date is in the table (for any metal). */
   async hasStakTrakrSeed(date: string): Promise<boolean> {
-    const rs = await this.client.execute({ sql: 'SELECT 1 FROM spot_daily WHERE date = ? AND provider = ? LIMIT 1', args: [date, SEED_PROVIDER] });
+    const rs = await this.client.execute({ sql: 'SELECT 1 FROM spot_daily WHERE date = ? AND provider IN (?, ?) LIMIT 1', args: [date, SEED_PROVIDER, SIMULATED_PROVIDER] });
     return rs.rows.length > 0;
   }
 

@@ -28,6 +28,15 @@ export function isBusyError(err: unknown): boolean {
   return e?.code === 'SQLITE_BUSY' || e?.code === 'SQLITE_LOCKED' || e?.rawCode === 5 || /SQLITE_BUSY|database is locked/i.test(e?.message ?? '');
 }
 
+/**
+ * SQLITE_READONLY: a `file:` database opened while its volume was read-only keeps a read-only connection even once
+ * the volume is read-write again: the client must be opened anew.
+ */
+export function isReadonlyError(err: unknown): boolean {
+  const e = err as { code?: string; rawCode?: number; message?: string };
+  return e?.code === 'SQLITE_READONLY' || (typeof e?.rawCode === 'number' && (e.rawCode & 0xff) === 8) || /SQLITE_READONLY|readonly database/i.test(e?.message ?? '');
+}
+
 /** The database URL without credentials or query string, for messages. */
 export function describeDatabaseUrl(url: string): string {
   if (url.startsWith('file:')) return url.split('?')[0];

@@ -1,5 +1,5 @@
 import type { Client, InStatement } from '@libsql/client';
-import { openDatabase, isBusyError, describeDatabaseUrl, type DatabaseOptions } from './database.js';
+import { openDatabase, isBusyError, isReadonlyError, describeDatabaseUrl, type DatabaseOptions } from './database.js';
 import { runMigrations } from './migrations.js';
 import type { PriceRow } from './price-row.js';
 
@@ -95,7 +95,12 @@ export class PriceStore {
   }
 
   async migrate(): Promise<number[]> {
-    return runMigrations(this.db());
+    try {
+      return await runMigrations(this.db());
+    } catch (err) {
+      if (isReadonlyError(err)) this.recreateClient();
+      throw err;
+    }
   }
 
   /** Cheap round trip; throws when the database cannot be reached. */
@@ -160,6 +165,9 @@ export class PriceStore {
         const results = await this.db().batch(statements, 'write');
         return results.filter((_, i) => i % 2 === 0).reduce((n, res) => n + res.rowsAffected, 0);
       } catch (err) {
+        // A read-only volume made this connection read-only for good: the next write (the row sink's replay, once
+        // the volume is writable again) must open the file anew.
+        if (isReadonlyError(err)) this.recreateClient();
         if (!isBusyError(err) || attempt >= this.busyRetries) throw err;
         // After SQLITE_BUSY the old client may acknowledge writes it never commits: start over on a new one.
         this.recreateClient();

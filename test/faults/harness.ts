@@ -263,13 +263,25 @@ export interface SystemOptions {
   publishDir?: Partial<Record<PollerId, string>>;
   /** Extra environment for every poller. */
   env?: Record<string, string>;
+  /** The pollers to run (default all three); hosts holds only these. */
+  pollers?: readonly PollerId[];
+  /**
+   * A `file:` database (an embedded libSQL file, as a single poller runs by default) instead of sqld: the pollers get
+   * TURSO_DATABASE_URL=this and no TURSO_AUTH_TOKEN, and no sqld is started (`sys.sqld` throws). Default: sqld.
+   */
+  fileDatabase?: string;
 }
 
 export interface System {
   dir: string;
   fleet: FleetHandle;
   catalogue: Catalogue;
+  /** The sqld of the system; throws when it runs on a file database (SystemOptions.fileDatabase). */
   sqld: SqldHandle;
+  /** What the pollers write to, for a fresh reader: sqld's URL and token, or the `file:` URL. */
+  database: { url: string; authToken?: string };
+  /** The pollers this system runs (hosts holds only these). */
+  pollers: readonly PollerId[];
   gitServer: GitHttpServer;
   gate: Gate;
   /** The bare repository the HTTP server serves. */
@@ -307,9 +319,17 @@ export async function startSystem(options: SystemOptions): Promise<System> {
   const dir = await mkdtemp(join(tmpdir(), `poller-faults-${options.label}-`));
   const githubToken = `ghs_Faults${randomBytes(12).toString('hex')}`;
   const started: Array<() => Promise<void>> = [];
+  const pollers = options.pollers ?? POLLERS;
   try {
-    const [sqld, fleet] = await Promise.all([startSqld(dir, { auth: true }), smallCatalogue().then((c) => startFleet({ catalogue: c, latencyMs: [30, 200], seed: 7 }))]);
-    started.push(() => sqld.stop(), () => fleet.close());
+    const fileDatabase = options.fileDatabase;
+    if (fileDatabase !== undefined && !fileDatabase.startsWith('file:')) throw new Error(`fileDatabase must be a file: URL, got ${fileDatabase}`);
+    const [sqld, fleet] = await Promise.all([
+      fileDatabase ? null : startSqld(dir, { auth: true }),
+      smallCatalogue().then((c) => startFleet({ catalogue: c, latencyMs: [30, 200], seed: 7 })),
+    ]);
+    if (sqld) started.push(() => sqld.stop());
+    started.push(() => fleet.close());
+    const database = sqld ? { url: sqld.url, authToken: sqld.token } : { url: fileDatabase! };
     const file = rewriteCatalogueForFleet(await smallCatalogue(), fleet.url);
     const cataloguePath = join(dir, 'providers.json');
     writeFileSync(cataloguePath, JSON.stringify(file, null, 2));
@@ -332,7 +352,7 @@ export async function startSystem(options: SystemOptions): Promise<System> {
     const remoteUrl = `http://127.0.0.1:${gate.port}/remote.git`;
 
     const hosts = {} as Record<PollerId, PollerHost>;
-    for (const id of POLLERS) {
+    for (const id of pollers) {
       const persist = options.persist?.[id] ?? true;
       const redisDir = join(dir, id, 'redis');
       const redis = await startRedisServer({ dir: redisDir, persist });
@@ -342,8 +362,8 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         ...clean,
         POLLER_ID: id,
         REDIS_URL: redis.url,
-        TURSO_DATABASE_URL: sqld.url,
-        TURSO_AUTH_TOKEN: sqld.token!,
+        TURSO_DATABASE_URL: database.url,
+        ...(database.authToken ? { TURSO_AUTH_TOKEN: database.authToken } : {}),
         CATALOGUE_PATH: cataloguePath,
         VENDORS_PATH: vendorsPath,
         CATALOGUE_WATCH_MS: '0',
@@ -374,7 +394,12 @@ export async function startSystem(options: SystemOptions): Promise<System> {
       dir,
       fleet,
       catalogue,
-      sqld,
+      get sqld(): SqldHandle {
+        if (!sqld) throw new Error(`no sqld in this system: its pollers write to ${database.url}`);
+        return sqld;
+      },
+      database,
+      pollers,
       gitServer,
       gate,
       bare,
@@ -435,25 +460,25 @@ export async function startSystem(options: SystemOptions): Promise<System> {
         return { code: res.status, status: String(body.status), problems: (body.problems as string[]) ?? [], body };
       },
       allOutput() {
-        return POLLERS.map((id) => {
+        return pollers.map((id) => {
           const h = hosts[id];
           return [h.proc?.output() ?? '', ...h.workers.map((w) => w.output())].join('\n');
         }).join('\n');
       },
       async stop() {
-        for (const id of POLLERS) {
+        for (const id of pollers) {
           const h = hosts[id];
           await Promise.all([...h.workers, ...(h.proc ? [h.proc] : [])].map((p) => stopProc(p, 8000)));
         }
-        await Promise.all(POLLERS.map((id) => hosts[id].redis.stop().catch(() => undefined)));
+        await Promise.all(pollers.map((id) => hosts[id].redis.stop().catch(() => undefined)));
         for (const stop of started.reverse()) await stop().catch(() => undefined);
         if (!process.env.FAULTS_KEEP) await rm(dir, { recursive: true, force: true }).catch(() => undefined);
         else console.log(`[faults] kept ${dir}`);
       },
     };
     // api1 first (it creates the schema), then the two others together, as hosts come up in any order.
-    await sys.startPoller('api1');
-    await Promise.all([sys.startPoller('api2'), sys.startPoller('api3')]);
+    await sys.startPoller(pollers[0]);
+    await Promise.all(pollers.slice(1).map((id) => sys.startPoller(id)));
     sys.readyAt = Date.now();
     return sys;
   } catch (err) {
@@ -529,8 +554,8 @@ export interface DbRow {
 }
 
 /** Every row of the database, read with a fresh client (never a writer's). */
-export async function readRows(sys: Pick<System, 'sqld'>): Promise<DbRow[]> {
-  const client = createClient({ url: sys.sqld.url, authToken: sys.sqld.token });
+export async function readRows(sys: Pick<System, 'database'>): Promise<DbRow[]> {
+  const client = createClient({ url: sys.database.url, authToken: sys.database.authToken });
   try {
     const res = await client.execute('SELECT idem_key, poller_id, coin_slug, vendor, scraped_at, is_failed, outcome FROM price_snapshots');
     return res.rows.map((r) => ({
@@ -651,7 +676,7 @@ export async function waitFlowing(sys: System, timeoutMs = 45_000): Promise<void
     'a row from every poller',
     async () => {
       const rows = await readRows(sys);
-      return POLLERS.every((p) => rows.some((r) => r.poller === p));
+      return sys.pollers.every((p) => rows.some((r) => r.poller === p));
     },
     timeoutMs,
     500,
