@@ -9,6 +9,8 @@
  *   and open again on the same port (the HTTP server gone and back);
  * - the local vendor fleet in the test process, on a small catalogue (2 coins x 3 dealers per poller).
  *
+ * A test may run fewer pollers (`pollers`) and give them a `file:` database instead of sqld (`fileDatabase`).
+ *
  * Rows are counted from a FRESH libSQL client every time (never a writer's: a writer may believe in rows that never
  * committed). A run is one scheduler iteration of one target: its row has the key `apiN/repeat:apiN:coin:vendor:DUE`,
  * DUE = k x interval + the scheduler's offset (queues/scrape-schedulers.ts plans the offsets), so the runs a

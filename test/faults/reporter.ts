@@ -7,7 +7,7 @@ import { dirname, resolve } from 'node:path';
 import type { Reporter, TestModule } from 'vitest/node';
 import type { FaultResult } from './harness.js';
 
-const FAULT_FILES = ['worker-kill', 'redis-kill', 'sqld', 'git-remote', 'host-down', 'disk-full'];
+const FAULT_FILES = ['worker-kill', 'redis-kill', 'sqld', 'git-remote', 'host-down', 'disk-full', 'readonly-db', 'secrets'];
 
 export default class FaultsReporter implements Reporter {
   private started = Date.now();
@@ -18,7 +18,7 @@ export default class FaultsReporter implements Reporter {
 
   onTestRunEnd(testModules: ReadonlyArray<TestModule>): void {
     const rows: Array<FaultResult & { test: string; state: string }> = [];
-    // In the order of the faults (1 to 6), whatever order the files ran in.
+    // In the order of the faults (1 to 8), whatever order the files ran in.
     const rank = (id: string) => {
       const i = FAULT_FILES.findIndex((f) => id.endsWith(`/${f}.test.ts`));
       return i < 0 ? FAULT_FILES.length : i;

@@ -191,7 +191,16 @@ describe('planted secrets never reach an output', () => {
       fetch(`${api}/metrics`, { headers: { authorization: `Bearer ${wrong.ADMIN_TOKEN}` } }),
     ]);
     expect(refused.map((r) => r.status)).toEqual([401, 401]);
+    // What api3's API says meanwhile (its /healthz names the refused token).
+    const wrongBodies: Array<[string, Buffer]> = [];
+    for (const path of ['/healthz', '/status']) {
+      const res = await fetch(`http://127.0.0.1:${sys.hosts.api3.apiPort}${path}`, { signal: AbortSignal.timeout(10_000) });
+      wrongBodies.push([`api3 (wrong tokens) GET ${path}`, Buffer.from(await res.arrayBuffer())]);
+    }
     await until(due + 3000);
+    // The wrong git token was sent (and refused) for real.
+    const wrongBasic = `Basic ${Buffer.from(`x-access-token:${wrong.GITHUB_TOKEN}`).toString('base64')}`;
+    expect(sys.gitServer.requests.some((r) => r.authorization === wrongBasic), 'a git request with the wrong GITHUB_TOKEN').toBe(true);
     expect(await sys.stopPoller('api3')).toBe(0);
     stopped.push(wrongProc);
     await sys.startPoller('api3');
@@ -242,6 +251,10 @@ describe('planted secrets never reach an output', () => {
         search(`${id} GET ${path}`, Buffer.concat([Buffer.from(JSON.stringify([...res.headers])), body]), needles, found);
       }
     }
+    for (const [where, body] of wrongBodies) {
+      searched.bodies++;
+      search(where, body, needles, found);
+    }
     // Each process's output (the replaced api3 processes included).
     for (const p of [...POLLERS.map((id) => sys.hosts[id].proc!), ...stopped]) {
       searched.outputBytes += p.output().length;
@@ -268,7 +281,7 @@ describe('planted secrets never reach an output', () => {
 
     const note =
       `${Object.keys(planted).length - 1} planted + TURSO_AUTH_TOKEN, GITHUB_TOKEN, 4 wrong values, ${needles.length} forms; searched ` +
-      `${(searched.outputBytes / 1e6).toFixed(1)} MB of process output, ${searched.files} files (${(searched.fileBytes / 1e6).toFixed(1)} MB), ` +
+      `${Math.round(searched.outputBytes / 1e3)} kB of process output, ${searched.files} files (${(searched.fileBytes / 1e6).toFixed(1)} MB), ` +
       `${searched.gitObjects} git objects, ${searched.bodies} API bodies, ${searched.redisKeys} Redis keys; ${found.length} found`;
     recordResult(task, fromCount(FAULT, count, null, null, 'pass', note));
     expect(searched.gitObjects).toBeGreaterThan(0);
