@@ -5,6 +5,8 @@ import type { RowSink } from '../src/recovery/row-sink.js';
 import { BLOCKED_VENDOR_REASON, judgeWall, type VendorWallStore } from '../src/scrape/retry-policy.js';
 import { scrapeTarget, type ScrapeDeps, type ScrapeReport } from '../src/scrape/scrape-target.js';
 import { failedRow, rowFromReport, type RowContext } from '../src/scrape/scrape-row.js';
+import { secondReading, type SecondReadingDeps } from '../src/scrape/second-reading.js';
+import { spotFor } from '../src/scrape/sanity.js';
 import { scrapeRowKey } from '../src/store/price-row.js';
 import type { ScrapeJobData } from '../queues/scrape-schedulers.js';
 
@@ -18,6 +20,14 @@ export interface ScrapeProcessorDeps {
   logger?: Logger;
   /** Replaces the HTTP tier (benchmark). */
   fetch?: ScrapeDeps['fetch'];
+  /** The browser tier (the worker process's pool), for vendors with tier `browser` or `auto`. Default none. */
+  browser?: ScrapeDeps['browser'];
+  /** A screenshot of a page the HTTP tier read, rendered by the browser tier, for the second reader. Default none. */
+  screenshotOf?: (url: string, signal: AbortSignal) => Promise<Uint8Array | null>;
+  /** Keeps the latest screenshot per target (SCREENSHOT_DIR). Its failures are logged, never fatal. Default none. */
+  keepScreenshot?: (coin: string, vendor: string, jpeg: Uint8Array) => Promise<void>;
+  /** Vision, the second reader (GEMINI_API_KEY): reconciled with the text scrape by numbers. Default none. */
+  secondReader?: SecondReadingDeps;
   /** Spot per metal for the sanity check, read at each scrape: the spot feed's fresh values over the configured ones. */
   spot?: () => NonNullable<ScrapeDeps['spot']>;
   priceContext?: ScrapeDeps['priceContext'];
@@ -48,14 +58,19 @@ export interface ScrapeAttempt {
   /** The attempt ended the job (a row was written, or it was the last attempt). */
   final: boolean;
   durationMs: number;
-  tier: 'http';
+  /** The tier that produced the result (`http` or `browser`). */
+  tier: string;
 }
 
 /** A completed scrape job's return value, as Bull Board shows it. */
 export interface ScrapeJobResult {
   target: { coin: string; vendor: string; poller: string };
   url: string;
-  tier: 'http';
+  /** The tier that produced the result, and every tier tried with why. */
+  tier: string;
+  tiers: string[];
+  /** `http`, `browser`, `consensus` (text and vision read), `vision` (only vision read a price). */
+  source: string;
   outcome: string;
   price: number | null;
   inStock: boolean | null;
@@ -81,10 +96,12 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     const started = Date.now();
     const target = deps.resolveTarget ? deps.resolveTarget(job.data.target) : job.data.target;
     if (!target) throw new UnrecoverableError(`${job.data.target.coin}@${job.data.target.vendor} is no longer in the catalogue: nothing scraped`);
-    const attempt = (outcome: string, priced: boolean, final: boolean): ScrapeAttempt => ({ pollerId: job.data.pollerId, target, outcome, priced, final, durationMs: Date.now() - started, tier: 'http' });
-    // One line per attempt in the job's log (Bull Board): tier, HTTP status, duration, outcome, rule, what follows.
+    let tier = 'http';
+    let tried = 'http';
+    const attempt = (outcome: string, priced: boolean, final: boolean): ScrapeAttempt => ({ pollerId: job.data.pollerId, target, outcome, priced, final, durationMs: Date.now() - started, tier });
+    // One line per attempt in the job's log (Bull Board): tiers tried and why, HTTP status, duration, outcome, rule, what follows.
     const jobLog = (what: string) =>
-      job.log(`attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1}: tier http, ${Date.now() - started} ms, ${what}`).catch(() => undefined);
+      job.log(`attempt ${job.attemptsMade + 1}/${job.opts.attempts ?? 1}: ${tried}, ${Date.now() - started} ms, ${what}`).catch(() => undefined);
     const lastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -98,14 +115,25 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     let report;
     try {
       report = await Promise.race([
-        scrapeTarget(target, { vendor: deps.vendors.get(target.vendor), signal: controller.signal, fetch: deps.fetch, spot: deps.spot?.(), priceContext: deps.priceContext }),
+        scrapeTarget(target, {
+          vendor: deps.vendors.get(target.vendor),
+          signal: controller.signal,
+          fetch: deps.fetch,
+          browser: deps.browser,
+          screenshot: deps.secondReader !== undefined || deps.keepScreenshot !== undefined,
+          spot: deps.spot?.(),
+          priceContext: deps.priceContext,
+        }),
         deadline,
       ]);
     } catch (err) {
-      report = { kind: 'transient' as const, reason: (err as Error).message, url: target.urls[0] };
+      report = { kind: 'transient' as const, reason: (err as Error).message, url: target.urls[0], source: 'http' as const, tiers: [] };
     } finally {
       clearTimeout(timer);
     }
+    tier = report.source;
+    // One tier: `tier http`; an escalation: each tier tried and why (`tiers http blocked (...) -> browser ok`).
+    tried = report.tiers.length > 1 ? `tiers ${report.tiers.map((t) => `${t.tier} ${t.outcome}${t.why ? ` (${t.why})` : ''}`).join(' -> ')}` : `tier ${report.source}`;
 
     if (report.kind === 'result' && deps.walls) report = await weighWall(report, target, deps);
 
@@ -117,12 +145,27 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
       throw Worker.RateLimitError();
     }
     if (report.kind === 'transient') {
-      if (lastAttempt) await deps.sink.submit(failedRow(rowContext(job), report.reason));
+      if (lastAttempt) await deps.sink.submit(failedRow(rowContext(job), report.reason, report.source));
       await jobLog(`error: ${report.reason} (${report.url}); ${lastAttempt ? 'last attempt: a failed row records it' : 'will be retried'}`);
       await follow(attempt('error', false, lastAttempt));
       throw new Error(report.reason);
     }
-    const row = rowFromReport(rowContext(job), report);
+    let row = rowFromReport(rowContext(job), report);
+    const reportedShot = report.screenshot ?? null;
+    if (deps.secondReader || deps.keepScreenshot) {
+      // The screenshot the browser tier took, or one of the page the HTTP tier read (the second reader needs it).
+      const shot = reportedShot ?? (deps.secondReader && deps.screenshotOf ? await deps.screenshotOf(report.url, controller.signal).catch(() => null) : null);
+      if (shot && deps.keepScreenshot) await deps.keepScreenshot(target.coin, target.vendor, shot).catch((err: Error) => deps.logger?.warn({ err: err.message }, 'screenshot not kept'));
+      if (deps.secondReader) {
+        const context = (await deps.priceContext?.(target).catch(() => null)) ?? { previousPrice: null, windowMedian: null };
+        const second = await secondReading(
+          { target, row, page: { url: report.url, html: report.html ?? null, screenshot: shot }, context, spotUsdPerOz: spotFor(target.metal, deps.spot?.()), signal: controller.signal },
+          deps.secondReader,
+        ).catch((err: Error) => ({ row, note: `second reading failed: ${err.message}` }));
+        row = second.row;
+        await job.log(second.note).catch(() => undefined);
+      }
+    }
     const succeeded = !row.is_failed;
     const final = succeeded || report.final || lastAttempt;
     const price = row.price === null ? '' : ` $${row.price.toFixed(2)}`;
@@ -135,7 +178,9 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
         return {
           target: { coin: target.coin, vendor: target.vendor, poller: job.data.pollerId },
           url: report.url,
-          tier: 'http',
+          tier: report.source,
+          tiers: report.tiers.map((t) => `${t.tier} ${t.outcome}${t.why ? ` (${t.why})` : ''}`),
+          source: row.source,
           outcome: row.outcome,
           price: row.price,
           inStock: row.in_stock,

@@ -39,6 +39,7 @@ const CONTENT_TYPES: Record<string, string> = {
   '.db': 'application/vnd.sqlite3',
   '.sqlite': 'application/vnd.sqlite3',
   '.gz': 'application/gzip',
+  '.jpg': 'image/jpeg',
 };
 
 /** What a published file name may hold: URL-unreserved characters only, never starting with a dot. */

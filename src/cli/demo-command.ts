@@ -5,7 +5,10 @@ import { randomBytes } from 'node:crypto';
 import { loadCatalogue, parseCatalogue } from '../catalogue/load.js';
 import { defaultStaggerMs, loadConfig, type Config } from '../config/env.js';
 import { vendorDirectory } from '../config/vendors.js';
-import { DEFAULT_SPOT, startFleet, rewriteCatalogueForFleet } from '../fleet/index.js';
+import { APP_READY_SELECTOR, DEFAULT_SPOT, startFleet, rewriteCatalogueForFleet } from '../fleet/index.js';
+import { parsePromptTarget, startFakeGemini, type FakeGeminiHandle } from '../fleet/gemini-server.js';
+import { BrowserPool } from '../browser/browser-pool.js';
+import { INSTALL_CHROMIUM, locateChromium } from '../browser/chromium.js';
 import { createLogger } from '../log.js';
 import { deleteKeys } from '../redis/delete-keys.js';
 import { ensureRedis } from '../redis/redis-server.js';
@@ -23,6 +26,8 @@ import { untilSignal } from './signals.js';
 
 export interface DemoArgs {
   once: boolean;
+  /** Vision as a second reader, through a local server speaking Gemini's protocol (or the configured Gemini). */
+  vision?: boolean;
   workdir: string;
   pollers: number;
   intervalMinutes: number;
@@ -33,8 +38,19 @@ export interface DemoArgs {
 /** Hours of hourly spot files the demo backfills: the 7 days the StakTrakr app reads on a first visit. */
 const DEMO_BACKFILL_HOURS = 7 * 24;
 
-/** The local fleet is ours: the demo may be less polite to it than to real dealers. */
-const DEMO_VENDOR_SETTINGS = { defaults: { concurrency: 2, rateLimit: { max: 10, durationMs: 1000 }, timeoutMs: 10_000 }, vendors: { jmbullion: { preorderInStock: true }, monumentmetals: { preorderInStock: true } } };
+/** Dealers the demo's fleet serves only to a browser: one renders its product by script, one sits behind a script challenge. */
+const DEMO_BROWSER_VENDORS = { appShell: ['bullionexchanges'], challenge: ['summitmetals'] };
+
+/** The local fleet is ours: the demo may be less polite to it than to real dealers. Its browser dealers use `auto`. */
+const DEMO_VENDOR_SETTINGS = {
+  defaults: { concurrency: 2, rateLimit: { max: 10, durationMs: 1000 }, timeoutMs: 10_000 },
+  vendors: {
+    jmbullion: { preorderInStock: true },
+    monumentmetals: { preorderInStock: true },
+    bullionexchanges: { tier: 'auto' as const, waitForSelector: APP_READY_SELECTOR, timeoutMs: 20_000 },
+    summitmetals: { tier: 'auto' as const, timeoutMs: 20_000 },
+  },
+};
 
 /**
  * `poller demo`: the local vendor fleet, the real catalogue pointed at it, and N pollers (api1..apiN, staggered)
@@ -47,7 +63,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   const say = (line: string) => process.stdout.write(line + '\n');
 
   const real = await loadCatalogue(args.catalogue);
-  const fleet = await startFleet({ catalogue: real.file, latencyMs: args.latencyMs });
+  const fleet = await startFleet({ catalogue: real.file, latencyMs: args.latencyMs, browserVendors: DEMO_BROWSER_VENDORS });
   const cataloguePath = join(workdir, 'providers.json');
   const rewritten = rewriteCatalogueForFleet(real.file, fleet.url);
   await writeFile(cataloguePath, JSON.stringify(rewritten, null, 2));
@@ -66,9 +82,35 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   const intervalMs = args.intervalMinutes * 60_000;
   const pollers: Poller[] = [];
   const remote = join(workdir, 'remote.git');
+  // Vision: Gemini itself when a key and a base URL are given, else a local server speaking its protocol that reads
+  // the fleet's truth (the coin and dealer named in the prompt) as a model reading the screenshot would.
+  let gemini: FakeGeminiHandle | null = null;
+  const envVision = loadConfig({ ...process.env, CATALOGUE_PATH: args.catalogue }).vision;
+  const vision = !args.vision ? null : envVision.key && envVision.baseUrl ? envVision : await (async () => {
+    gemini = await startFakeGemini({
+      answer: (request) => {
+        const target = parsePromptTarget(request.prompt);
+        if (!target) return { status: 500, message: 'no target in the prompt' };
+        const truth = fleet.truth(target.vendor, target.coin);
+        return { json: { price: truth.price, in_stock: truth.inStock, stock_label: truth.inStock ? 'In stock' : 'Out of stock', confidence: 90 } };
+      },
+    });
+    return { ...envVision, key: 'demo-local-gemini', baseUrl: gemini.url, perMinute: 1000, perDay: 100_000 };
+  })();
+  if (vision) say(`vision: each page's screenshot read through Gemini's protocol at ${gemini ? `${vision.baseUrl} (a local server answering from the fleet)` : vision.baseUrl} with model ${vision.model}, reconciled with the text scrape`);
   // The demo owns its remote: created here on purpose (a poller never creates one as it starts).
   if (await ensureLocalRemote(remote)) say(`created the demo's publishing remote ${remote}`);
   const control = createRedisConnection(redis.url, { blocking: false, connectionName: 'demo' });
+  // One browser pool for the pollers of this process: the dealers the fleet serves only to a browser.
+  const chromium = locateChromium(process.env.CHROMIUM_PATH);
+  // With vision every page is also rendered for its screenshot: more pages, or the browser dealers wait on them.
+  const pool = args.vision ? { browsers: 2, pagesPerBrowser: 4 } : { browsers: 1, pagesPerBrowser: 3 };
+  const browserPool = chromium.path ? new BrowserPool({ executablePath: chromium.path, ...pool, logger }) : undefined;
+  say(
+    browserPool
+      ? `browser tier: ${chromium.path}, ${pool.browsers} browser(s) with ${pool.pagesPerBrowser} pages for ${[...DEMO_BROWSER_VENDORS.appShell, ...DEMO_BROWSER_VENDORS.challenge].join(' and ')} (a script-rendered shop and a script challenge: tier auto)`
+      : `browser tier off: ${INSTALL_CHROMIUM}; ${[...DEMO_BROWSER_VENDORS.appShell, ...DEMO_BROWSER_VENDORS.challenge].join(' and ')} stay unread`,
+  );
   try {
     for (const [i, pollerId] of pollerIds.entries()) {
       const base = loadConfig({ ...process.env, POLLER_ID: pollerId, CATALOGUE_PATH: cataloguePath, REDIS_URL: redis.url, CATALOGUE_WATCH_MS: '0' });
@@ -90,12 +132,14 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
         spotFeed: { ...base.spotFeed, backfillHours: Math.max(base.spotFeed.backfillHours, DEMO_BACKFILL_HOURS) },
         goldback: { ...base.goldback, url: fleet.goldbackRateUrl },
         serve: { ...base.serve, refreshMs: 5_000 },
+        browser: { ...base.browser, screenshotDir: join(workdir, 'screenshots') },
+        vision: vision ?? { ...base.vision, key: undefined },
       };
       const roles: Role[] = args.once ? ['worker', 'exporter', 'merger'] : ['scheduler', 'worker', 'exporter', 'merger'];
       // The first poller of the live demo serves the status page, Bull Board and metrics, with credentials of this run.
       if (!args.once && i === 0) roles.push('api');
       const api = !args.once && i === 0 ? { apiPort: await portOr(8080), admin } : {};
-      pollers.push(await startPoller({ config: { ...config, ...api }, logger, roles, redisUrl: redis.url, store, catalogue, vendors }));
+      pollers.push(await startPoller({ config: { ...config, ...api }, logger, roles, redisUrl: redis.url, store, catalogue, vendors, browserPool }));
     }
     say(`${pollers.length} pollers (${pollerIds.join(', ')}) writing to ${store.description}; recovery logs in ${join(workdir, 'recovery')}; Redis keys under ${prefix}:* (removed when the demo stops)`);
     const url = pollers[0].api?.url;
@@ -153,10 +197,12 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
     return 0;
   } finally {
     await Promise.all(pollers.map((p) => p.close().catch(() => undefined)));
+    await browserPool?.close();
     await deleteKeys(control, `${prefix}:*`);
     control.disconnect();
     await store.close();
     await fleet.close();
+    await (gemini as FakeGeminiHandle | null)?.close();
     await redis.stop?.();
   }
 }

@@ -164,22 +164,26 @@ Admin endpoints: GET /_fleet/health, /_fleet/stats, /_fleet/truth?vendor=&coin=;
   },
   demo: {
     summary: 'three pollers against the local fleet and one database, with a live summary',
-    usage: 'poller demo [--once] [--workdir DIR] [--pollers N] [--interval-minutes M] [--latency-ms MIN-MAX]',
+    usage: 'poller demo [--once] [--vision] [--workdir DIR] [--pollers N] [--interval-minutes M] [--latency-ms MIN-MAX]',
     help: `Starts the vendor fleet, the real catalogue pointed at it, and pollers api1..apiN (staggered) writing to
 DIR/prices.db, with recovery logs in DIR/recovery/. Prints a summary every 5 s until Ctrl-C.
   --once                 scrape every target once per poller, wait until all jobs settled, exit 0
+  --vision               a second reader: each page's screenshot read through Gemini's protocol, by a local
+                         server that answers from the fleet (or Gemini itself with GEMINI_API_KEY and
+                         GEMINI_BASE_URL set), reconciled with the text scrape
   --workdir DIR          default var/demo
   --pollers N            default 3
   --interval-minutes M   scrape interval per target, default 2 (production default is 15)
   --latency-ms MIN-MAX   fleet page latency, default 200-1500 (50-300 with --once)
   --catalogue PATH       default config/providers.json`,
     options: {
-      once: { type: 'boolean' }, workdir: { type: 'string' }, pollers: { type: 'string' }, 'interval-minutes': { type: 'string' },
+      once: { type: 'boolean' }, vision: { type: 'boolean' }, workdir: { type: 'string' }, pollers: { type: 'string' }, 'interval-minutes': { type: 'string' },
       'latency-ms': { type: 'string' }, catalogue: { type: 'string' },
     },
     run: (v) =>
       demoCommand({
         once: !!v.once,
+        vision: !!v.vision,
         workdir: (v.workdir as string) ?? 'var/demo',
         pollers: intArg(v.pollers, 'pollers', 3, 1, 9),
         intervalMinutes: intArg(v['interval-minutes'], 'interval-minutes', 2, 1, 1440),

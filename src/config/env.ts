@@ -118,6 +118,29 @@ const envSchema = z.object({
   SERVE_FROM: z.enum(['branch', 'export', 'off'], { message: 'expected branch, export or off' }).default('branch'),
   SERVE_BRANCH: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._/-]{0,99}$/, 'expected a branch name such as main').default('main'),
   SERVE_REFRESH_SECONDS: int(1, 86_400).default(30),
+  BROWSERS: int(0, 16).default(1),
+  BROWSER_PAGES: int(1, 32).default(2),
+  BROWSER_RETIRE_AFTER_PAGES: int(1, 100_000).default(200),
+  SCREENSHOT_DIR: z.string().trim().min(1).default('var/screenshots'),
+  SCREENSHOT_MAX_FILES: int(0, 1_000_000).default(500),
+  SCREENSHOT_MAX_MB: int(1, 100_000).default(100),
+  GEMINI_API_KEY: z.string().trim().min(1).optional(),
+  GEMINI_MODEL: z.string().trim().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'expected a model name such as gemini-2.5-flash').default('gemini-2.5-flash'),
+  GEMINI_BASE_URL: z
+    .string()
+    .trim()
+    .refine((s) => /^https?:\/\//.test(s) && URL.canParse(s), 'expected an http(s) URL (the Gemini API, or a server speaking its protocol)')
+    .optional(),
+  GEMINI_MAX_PER_MINUTE: int(0, 100_000).default(10),
+  GEMINI_MAX_PER_DAY: int(0, 10_000_000).default(1000),
+  GEMINI_CONCURRENCY: int(1, 64).default(2),
+  CONSENSUS_AGREE_PERCENT: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, 'expected a percent such as 3')
+    .transform(Number)
+    .pipe(z.number().min(0, 'expected 0 to 50').max(50, 'expected 0 to 50'))
+    .default(3),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   ADMIN_USER: z.string().trim().min(1).max(128).optional(),
   ADMIN_PASSWORD: z.string().min(8, 'expected at least 8 characters').max(256).optional(),
@@ -192,6 +215,10 @@ export interface Config {
   goldback: { url: string | null; atUtc: string };
   /** The nightly additive sync of data/ between API_DATA_REPO and `fallbackRepo` (null: off). */
   sync: { fallbackRepo: string | null; branch: string; atUtc: string; fallbackToken: string | undefined };
+  /** The browser tier's pool per worker process (BROWSERS 0: no browser tier) and where screenshots go. */
+  browser: { browsers: number; pagesPerBrowser: number; retireAfterPages: number; screenshotDir: string; screenshotMaxFiles: number; screenshotMaxBytes: number };
+  /** Vision (a second reader of each page's screenshot), only with GEMINI_API_KEY: its model, server, budget and the consensus tolerance. */
+  vision: { key: string | undefined; model: string; baseUrl: string | undefined; perMinute: number; perDay: number; concurrency: number; agreePercent: number };
   /** What the API server serves at /data: a working copy of `branch` of API_DATA_REPO, this poller's export tree, or nothing. */
   serve: { from: 'branch' | 'export' | 'off'; branch: string; refreshMs: number };
 }
@@ -276,6 +303,23 @@ export function loadConfig(env: EnvInput = process.env): Config {
     goldback: { url: e.GOLDBACK_URL === 'off' ? null : e.GOLDBACK_URL, atUtc: e.GOLDBACK_AT_UTC },
     sync: { fallbackRepo: e.SYNC_FALLBACK_REPO ?? null, branch: e.SYNC_BRANCH, atUtc: e.SYNC_AT_UTC, fallbackToken: syncFallbackToken(e) },
     serve: { from: e.SERVE_FROM, branch: e.SERVE_BRANCH, refreshMs: e.SERVE_REFRESH_SECONDS * 1000 },
+    browser: {
+      browsers: e.BROWSERS,
+      pagesPerBrowser: e.BROWSER_PAGES,
+      retireAfterPages: e.BROWSER_RETIRE_AFTER_PAGES,
+      screenshotDir: e.SCREENSHOT_DIR,
+      screenshotMaxFiles: e.SCREENSHOT_MAX_FILES,
+      screenshotMaxBytes: e.SCREENSHOT_MAX_MB * 1024 * 1024,
+    },
+    vision: {
+      key: e.GEMINI_API_KEY,
+      model: e.GEMINI_MODEL,
+      baseUrl: e.GEMINI_BASE_URL,
+      perMinute: e.GEMINI_MAX_PER_MINUTE,
+      perDay: e.GEMINI_MAX_PER_DAY,
+      concurrency: e.GEMINI_CONCURRENCY,
+      agreePercent: e.CONSENSUS_AGREE_PERCENT,
+    },
   };
 }
 

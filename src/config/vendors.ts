@@ -1,6 +1,19 @@
 import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { VendorRules } from '../scrape/extract/types.js';
+import { BROWSER_RESOURCES, type BrowserResource } from '../scrape/fetch/browser-options.js';
+
+/**
+ * Which fetch tier reads a vendor's pages.
+ * - `http`: plain HTTP only (default; no browser is ever started for the vendor).
+ * - `browser`: a real browser only (script-rendered shops, JavaScript challenges).
+ * - `auto`: HTTP first, then the browser when the HTTP page is a challenge, an empty app shell or shows no price.
+ */
+export const VENDOR_TIERS = ['http', 'browser', 'auto'] as const;
+export type VendorTier = (typeof VENDOR_TIERS)[number];
+
+/** Longest settle time a vendor may ask the browser tier for (the job's deadline bounds it anyway). */
+const MAX_SETTLE_MS = 60_000;
 
 /** Per-vendor politeness and fetch settings. Every field is optional; `defaults` fills the gaps. */
 const vendorSettingsSchema = z.strictObject({
@@ -19,6 +32,14 @@ const vendorSettingsSchema = z.strictObject({
   priceSelector: z.string().min(1).optional(),
   /** CSS selectors of regions never read for prices or stock (vendor-specific tickers and widgets). */
   ignoreSelectors: z.array(z.string().min(1)).optional(),
+  /** Fetch tier: `http` (default), `browser` or `auto`. */
+  tier: z.enum(VENDOR_TIERS, { message: `expected one of ${VENDOR_TIERS.join(', ')}` }).optional(),
+  /** Browser tier: CSS selector to wait for before the DOM is read (the price, or an app's "ready" marker). */
+  waitForSelector: z.string().trim().min(1, 'expected a CSS selector').nullable().optional(),
+  /** Browser tier: extra settle time after load when no selector is given, in ms. Default: the browser fetch's own (500). */
+  settleMs: z.number().int('expected whole milliseconds').min(0, 'expected milliseconds >= 0').max(MAX_SETTLE_MS, `expected at most ${MAX_SETTLE_MS} ms`).nullable().optional(),
+  /** Browser tier: resource types this vendor's pages need although they are blocked by default. Default none. */
+  allowResources: z.array(z.enum(BROWSER_RESOURCES, { message: `expected one of ${BROWSER_RESOURCES.join(', ')}` })).optional(),
 });
 
 const vendorsFileSchema = z.strictObject({
@@ -36,6 +57,10 @@ export interface VendorSettings {
   timeoutMs: number;
   maxBytes: number;
   rules: VendorRules;
+  /** Fetch tier of this vendor (default `http`). */
+  tier: VendorTier;
+  /** Settings of the browser tier (used with `browser` and `auto`); null means the browser fetch's default. */
+  browser: { waitForSelector: string | null; settleMs: number | null; allowResources: BrowserResource[] };
 }
 
 export interface VendorDirectory {
@@ -105,6 +130,12 @@ export function vendorDirectory(
           preorderInStock: pick('preorderInStock') ?? false,
           ...(pick('priceSelector') ? { priceSelector: pick('priceSelector') } : {}),
           ...(pick('ignoreSelectors') ? { ignoreSelectors: pick('ignoreSelectors') } : {}),
+        },
+        tier: pick('tier') ?? 'http',
+        browser: {
+          waitForSelector: pick('waitForSelector') ?? null,
+          settleMs: pick('settleMs') ?? null,
+          allowResources: [...(pick('allowResources') ?? [])],
         },
       };
     },

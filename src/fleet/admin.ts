@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { BrowserVendors } from './browser-only.js';
 import type { FleetChaos } from './chaos.js';
 import { FleetInputError, type Patch } from './patch.js';
 
@@ -11,6 +12,8 @@ export interface FleetControl {
   setTarget(vendor: string, coin: string, patch: Patch): void;
   setVendor(vendor: string, patch: Patch): void;
   setChaos(chaos: FleetChaos | null): void;
+  setBrowserVendors(browserVendors: BrowserVendors | null): void;
+  browserVendors(): unknown;
   reset(options?: { stats?: boolean }): void;
 }
 
@@ -61,6 +64,14 @@ export async function handleAdmin(req: IncomingMessage, res: ServerResponse, url
         return { ok: true, chaos: body };
       },
     },
+    // The body is the whole set ({} for none): it replaces the current one, like chaos.
+    '/_fleet/browser-vendors': {
+      method: 'POST',
+      run: (_q, body) => {
+        control.setBrowserVendors(body as BrowserVendors);
+        return { ok: true, browserVendors: control.browserVendors() };
+      },
+    },
     '/_fleet/reset': {
       method: 'POST',
       run: (_q, body) => {
@@ -109,7 +120,7 @@ async function readJsonObject(req: IncomingMessage): Promise<Record<string, unkn
   return value as Record<string, unknown>;
 }
 
-function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const body = Buffer.from(JSON.stringify(value) + '\n');
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': String(body.length), 'cache-control': 'no-store', ...headers });
   res.end(body);

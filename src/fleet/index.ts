@@ -5,6 +5,9 @@ export { buildRoutes, fleetPath, lookupPath, type FleetTarget, type FleetVendor,
 export { FAULTS, FleetInputError, parsePatch, type Fault, type Patch } from './patch.js';
 export { CHAOS_FAULTS, chaosDice, parseChaos, type ChaosFault, type FleetChaos } from './chaos.js';
 export { FleetState, type Settings } from './state.js';
+export { APP_SHELL_API_PATH, CLEARANCE_COOKIE, clearanceToken, hasClearance, parseBrowserVendors, type BrowserOnly, type BrowserVendors } from './browser-only.js';
+export { APP_READY_SELECTOR, appShellPage, renderAppShell, type AppShellInput, type AppShellPage } from './pages/app-shell.js';
+export { renderScriptChallenge, type ScriptChallengeInput } from './pages/script-challenge.js';
 export { truthOf, type MarketContext, type Truth } from './market.js';
 export { GOLDBACK_RATE_PATH, GOLDBACK_RATE_SITE, GOLDBACK_RATE_SITE_URL, GOLDBACK_RATE_SPREAD, goldbackRateOn, isGoldbackRatePath, rateDay } from './goldback-rate.js';
 export { renderGoldbackRatePage, type GoldbackOffer, type GoldbackRatePageInput } from './pages/goldback-rate.js';

@@ -1,14 +1,17 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { CatalogueFile } from '../catalogue/schema.js';
-import { handleAdmin, type FleetControl } from './admin.js';
+import { handleAdmin, sendJson, type FleetControl } from './admin.js';
+import { APP_SHELL_API_PATH, CLEARANCE_COOKIE, clearanceToken, hasClearance, parseBrowserVendors, type BrowserOnly, type BrowserVendors } from './browser-only.js';
 import { chaosDice, parseChaos, type ChaosFault, type FleetChaos } from './chaos.js';
 import { sendAccessDenied, sendChallenge, sendHtml, sendNotFound, sendServerError, sendTooManyRequests, sendTruncated } from './faults.js';
 import { GOLDBACK_RATE_PATH, goldbackRateOn, isGoldbackRatePath } from './goldback-rate.js';
-import { stream } from './hash.js';
+import { hash32, stream } from './hash.js';
 import { truthOf, type Truth } from './market.js';
 import { FleetInputError, parsePatch, type Fault, type Patch } from './patch.js';
+import { appShellPage, renderAppShell } from './pages/app-shell.js';
 import { renderGoldbackRatePage } from './pages/goldback-rate.js';
+import { renderScriptChallenge } from './pages/script-challenge.js';
 import { buildPageModel, spotTicks } from './pages/model.js';
 import { styleFor } from './pages/styles.js';
 import { DEFAULT_SPOT, windowIndex, type SpotPrices } from './price-model.js';
@@ -38,6 +41,11 @@ export interface FleetOptions {
   now?: () => number;
   /** Random faults (bot walls, 429, 500, hangs) from the start; reset() comes back to it. Default none. */
   chaos?: FleetChaos;
+  /**
+   * Vendors whose pages only a browser can read: an app shell rendered by script from the fleet's product JSON,
+   * and/or a script challenge that sets a cookie and reloads. Default none (plain HTML everywhere); reset() comes back to it.
+   */
+  browserVendors?: BrowserVendors;
 }
 
 export interface FleetHandle {
@@ -55,7 +63,11 @@ export interface FleetHandle {
    * Patched faults keep priority over chaos; chaos never changes truth().
    */
   setChaos(chaos: FleetChaos | null): void;
-  /** Clears every patch and fault, chaos back to `options.chaos` (draws restarted); with `{stats: true}` also the stats. */
+  /** Replaces the browser-only vendors (null: none); throws FleetInputError naming a bad field or an unknown vendor. */
+  setBrowserVendors(browserVendors: BrowserVendors | null): void;
+  /** The browser-only vendors in force. */
+  browserVendors(): Required<BrowserVendors>;
+  /** Clears every patch and fault, chaos and browser-only vendors back to the options (draws restarted); with `{stats: true}` also the stats. */
   reset(options?: { stats?: boolean }): void;
   stats(): FleetStats;
   /** What the page of a target advertises now for its catalogue product (even under a fault). */
@@ -92,6 +104,8 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     chaosFor = c ? chaosDice(c, seed) : () => null;
   };
   useChaos(startChaos);
+  const startBrowserOnly = parseBrowserVendors(options.browserVendors, routes.vendors, 'browserVendors option');
+  let browserOnly: BrowserOnly = startBrowserOnly;
   let closed = false;
   const sleepers = new Set<{ timer: NodeJS.Timeout; wake: (finished: boolean) => void }>();
   /** Requests a `hang` holds open; close() destroys them. */
@@ -141,6 +155,13 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     stats.arrive(vendor ? vendorId : undefined, res);
     const target = lookupPath(routes, url.pathname, url.search);
     const settings = state.settings(vendorId, target?.coin);
+    if (vendor && browserOnly.challenge.has(vendorId) && !hasClearance(req, seed, vendorId)) {
+      // In front of the shop, like Cloudflare: faults and chaos draws are kept for the requests that pass.
+      const wait = settings.latencyMs ?? minLatency + (maxLatency - minLatency) * draw();
+      stats.latency(vendorId, wait);
+      if (!(await sleep(wait))) return void res.destroy();
+      return sendScriptChallenge(res, vendorId, vendor.host, url.pathname);
+    }
     const fault = vendor ? state.takeFault(vendorId, target?.coin) : null;
     // Drawn even when a patched fault wins, so that patches do not shift the vendor's sequence of draws.
     const random = vendor ? chaosFor(vendorId) : null;
@@ -154,10 +175,9 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     if (!target) return notFound();
     if (fault) stats.fault(vendorId, fault, res);
     if (fault === 'slow' && !(await sleep(slowMs))) return void res.destroy();
-    const ctx = market();
-    const html = style.render(
-      buildPageModel({ target, truth: truthOf(target, settings, ctx), wrongProduct: settings.wrongProduct ?? false, routes, truthOf: truthNow, ...ctx }),
-    );
+    const html = browserOnly.appShell.has(vendorId)
+      ? renderAppShell({ vendorName: target.vendorName, apiUrl: `${APP_SHELL_API_PATH}?${new URLSearchParams({ vendor: target.vendor, coin: target.coin })}` })
+      : style.render(productModel(target, settings));
     if (fault === 'truncated') return sendTruncated(res, html);
     sendHtml(res, 200, html);
 
@@ -179,6 +199,35 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     }
   }
 
+  /** The model of a target's product page now: what its style renders, and what an app shell's JSON carries. */
+  function productModel(target: FleetTarget, settings = state.settings(target.vendor, target.coin)) {
+    const ctx = market();
+    return buildPageModel({ target, truth: truthOf(target, settings, ctx), wrongProduct: settings.wrongProduct ?? false, routes, truthOf: truthNow, ...ctx });
+  }
+
+  /** The product JSON an app shell's script fetches: the product's data, and the page the vendor would serve, cut for the DOM. */
+  function serveAppShellApi(res: ServerResponse, url: URL): void {
+    const target = routes.find(url.searchParams.get('vendor') ?? '', url.searchParams.get('coin') ?? '');
+    if (!target) return sendJson(res, 404, { error: 'no such product: expected ?vendor=<vendor id>&coin=<coin slug> of a catalogue target' });
+    const model = productModel(target);
+    sendJson(res, 200, {
+      product: { name: model.product.name, sku: model.product.sku, price: model.price, availability: model.availability },
+      page: appShellPage(styleFor(target.vendor).render(model)),
+    });
+  }
+
+  /** A script challenge (HTTP 403, like Cloudflare's managed challenge): only a client that runs it gets the cookie. */
+  function sendScriptChallenge(res: ServerResponse, vendorId: string, host: string, path: string): void {
+    const ray = `${hash32(`chl|${path}|${now()}|${Math.random()}`).toString(16).padStart(8, '0')}${hash32(`chl|${vendorId}`).toString(16).padStart(8, '0')}-IAD`;
+    const html = renderScriptChallenge({
+      host,
+      cookie: { name: CLEARANCE_COOKIE, value: clearanceToken(seed, vendorId), path: `/${vendorId}` },
+      delayMs: browserOnly.challengeDelayMs,
+      rayId: ray.slice(0, 16),
+    });
+    sendHtml(res, 403, html, { server: 'cloudflare', 'cf-ray': ray, 'cf-mitigated': 'challenge', 'cache-control': 'no-store' });
+  }
+
   /** The official Goldback rate page: today's rate, the last five days, gold spot and the dealers' goldback prices. */
   function serveGoldbackRate(res: ServerResponse): void {
     const at = now();
@@ -191,7 +240,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
   }
 
   const control: FleetControl & Omit<FleetHandle, 'url' | 'port' | 'close' | 'goldbackRateUrl'> = {
-    health: () => ({ ok: true, vendors: [...routes.vendors.keys()].sort(), targets: routes.byKey.size, seed, spot, window: windowIndex(now()), chaos }),
+    health: () => ({ ok: true, vendors: [...routes.vendors.keys()].sort(), targets: routes.byKey.size, seed, spot, window: windowIndex(now()), chaos, browserVendors: browserOnly.asJson() }),
     stats: () => stats.snapshot(),
     targets: () => [...routes.byKey.values()].map((t) => ({ vendor: t.vendor, coin: t.coin, enabled: t.enabled, url: handle.url + t.paths[0] })),
     truth: (vendor, coin) => truthNow(targetOrThrow(vendor, coin)),
@@ -210,16 +259,23 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     setChaos(c) {
       useChaos(parseChaos(c, routes.vendors));
     },
+    setBrowserVendors(bv) {
+      browserOnly = parseBrowserVendors(bv, routes.vendors);
+    },
+    browserVendors: () => browserOnly.asJson(),
     reset(o) {
       state.reset();
       useChaos(startChaos);
+      browserOnly = startBrowserOnly;
       if (o?.stats) stats.reset();
     },
   };
 
   const server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://fleet.local');
-    const work = url.pathname.startsWith('/_fleet/')
+    const work = url.pathname === APP_SHELL_API_PATH
+      ? Promise.resolve().then(() => serveAppShellApi(res, url))
+      : url.pathname.startsWith('/_fleet/')
       ? handleAdmin(req, res, url, control)
       : isGoldbackRatePath(url.pathname)
         ? Promise.resolve().then(() => serveGoldbackRate(res))

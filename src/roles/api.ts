@@ -21,7 +21,7 @@ import { judgeHealth } from '../api/health.js';
 import { isRefusedToken } from '../store/refused-token.js';
 import { readScrapeMetrics } from '../../queues/scrape-metrics.js';
 import { statusPageSources } from './status-sources.js';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import { dataRouter } from '../api/serve-data.js';
 import { readFeedHealth, type FeedName } from '../api/feed-health.js';
@@ -29,6 +29,9 @@ import { ServedBranch } from '../api/served-branch.js';
 
 /** Where Prometheus scrapes. */
 export const METRICS_PATH = '/metrics';
+
+/** Where the latest screenshot of each target is served: `{SCREENSHOTS_PATH}/{vendor}/{coin}.jpg`. */
+export const SCREENSHOTS_PATH = '/screenshots';
 
 /** The platform's health check: 503 only when this process cannot write (see /healthz for the feeds too). */
 export const LIVENESS_PATH = '/livez';
@@ -154,6 +157,8 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     res.status(health.status === 'down' ? 503 : 200).json({ ok: health.status !== 'down', poller: config.pollerId, ...health });
   });
   if (config.serve.from !== 'off') app.use('/data', dataRouter({ root: servedRoot, logger }));
+  // The latest screenshot of each target (browser tier, vision): /screenshots/{vendor}/{coin}.jpg, for the status page.
+  app.use(SCREENSHOTS_PATH, dataRouter({ root: () => (existsSync(config.browser.screenshotDir) ? resolve(config.browser.screenshotDir) : null), cacheSeconds: 60, logger }));
   app.use(BOARD_PATH, guard, board.router);
   app.get(METRICS_PATH, guard, metricsHandler(registry));
   const feeds = [dealerFeed, spotFeed, ...(config.serve.from === 'off' ? [] : publishedFeedProbes(servedRoot, [...judged]))];

@@ -29,6 +29,8 @@ import { startApiRole, type ApiRole } from './api.js';
 import { startSchedulerRole, type SchedulerRole } from './scheduler.js';
 import { startWorkerRole, type WorkerRole, type WorkerRoleOptions } from './worker.js';
 import { startFeedsRole, type FeedsRole } from './feeds.js';
+import { startReaderTiers } from './reader-tiers.js';
+import type { BrowserPool } from '../browser/browser-pool.js';
 import { SpotReference } from '../spot/spot-reference.js';
 import { SpotStore } from '../spot/spot-store.js';
 
@@ -46,6 +48,8 @@ export interface PollerOptions {
   catalogue?: Catalogue;
   vendors?: VendorDirectory;
   fetch?: WorkerRoleOptions['fetch'];
+  /** One browser pool shared by the pollers of one process (the demo). Default: each worker its own. */
+  browserPool?: BrowserPool;
 }
 
 export interface Poller {
@@ -155,9 +159,12 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         afterFeed: (pollerId) => requestExport(exportQueue(pollerId), pollerId, config.exportMinIntervalMs),
       });
       closers.unshift(async () => feeds?.close());
+      const tiers = startReaderTiers({ config, logger, catalogue, vendors, connection, client: feedClient, pool: options.browserPool });
+      closers.unshift(() => tiers.close());
       worker = startWorkerRole({
         config,
         spot: spotReference.current,
+        tiers,
         logger,
         redisUrl: options.redisUrl,
         catalogue,

@@ -38,6 +38,8 @@ export interface WorkerRoleOptions {
   afterScrape?: ScrapeProcessorDeps['afterScrape'];
   /** Spot for the sanity check, read at each scrape. Default: the configured SPOT_USD_PER_OZ. */
   spot?: ScrapeProcessorDeps['spot'];
+  /** The browser tier, screenshots and vision (reader-tiers.ts). Default: the HTTP tier alone. */
+  tiers?: Pick<ScrapeProcessorDeps, 'browser' | 'screenshotOf' | 'keepScreenshot' | 'secondReader'>;
 }
 
 /** How often a worker looks for jobs whose worker died: half the lock, so recovery takes at most 1.5 locks. */
@@ -82,6 +84,7 @@ export function startWorkerRole(options: WorkerRoleOptions): WorkerRole {
     logger,
     fetch: options.fetch,
     spot: options.spot ?? (() => config.spotUsdPerOz),
+    ...options.tiers,
     priceContext: options.priceContext,
     walls: redisWallStore(producer, config.redisPrefix, config.pollerId),
     vendorPages: (vendor) => vendorPages.get(vendor) ?? 0,

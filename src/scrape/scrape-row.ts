@@ -45,11 +45,11 @@ export function rowFromReport(ctx: RowContext, report: Extract<ScrapeReport, { k
 }
 
 /** The row of a scrape that got no page at all (network, timeout, 5xx, stalled job). */
-export function failedRow(ctx: RowContext, reason: string): PriceRow {
+export function failedRow(ctx: RowContext, reason: string, source = 'http'): PriceRow {
   return {
     ...base(ctx),
     price: null,
-    source: 'http',
+    source,
     confidence: null,
     is_failed: true,
     in_stock: null,
