@@ -121,7 +121,8 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   const writePathHealth = async () => {
     let tokenRefused = false;
     const [databaseUp, backlog, log] = await Promise.all([
-      store.probe().then(
+      // The write path: a database that answers reads but refuses writes is down for us.
+      store.probeWrite().then(
         () => true,
         (err: unknown) => {
           tokenRefused = isRefusedToken(err);

@@ -108,6 +108,22 @@ export class PriceStore {
     await this.db().execute('SELECT 1');
   }
 
+  /**
+   * A round trip that needs write access without writing: a write statement matching nothing, rolled back. A database
+   * that answers reads but refuses writes (a read-only file or volume) throws SQLITE_READONLY here, before any row
+   * has failed.
+   */
+  async probeWrite(): Promise<void> {
+    const tx = await this.db().transaction('write');
+    try {
+      // Deletes nothing, but takes the write lock: SQLite begins a write transaction lazily, at the first write.
+      await tx.execute('DELETE FROM price_snapshots WHERE 0');
+    } finally {
+      await tx.rollback().catch(() => undefined);
+      tx.close();
+    }
+  }
+
   /** Queues one row; resolves once its transaction committed. Concurrent calls share a transaction. */
   write(row: PriceRow): Promise<void> {
     if (this.closed) return Promise.reject(new Error('price store is closed'));
