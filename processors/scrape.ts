@@ -153,17 +153,24 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     let row = rowFromReport(rowContext(job), report);
     const reportedShot = report.screenshot ?? null;
     if (deps.secondReader || deps.keepScreenshot) {
-      // The screenshot the browser tier took, or one of the page the HTTP tier read (the second reader needs it).
-      const shot = reportedShot ?? (deps.secondReader && deps.screenshotOf ? await deps.screenshotOf(report.url, controller.signal).catch(() => null) : null);
-      if (shot && deps.keepScreenshot) await deps.keepScreenshot(target.coin, target.vendor, shot).catch((err: Error) => deps.logger?.warn({ err: err.message }, 'screenshot not kept'));
-      if (deps.secondReader) {
-        const context = (await deps.priceContext?.(target).catch(() => null)) ?? { previousPrice: null, windowMedian: null };
-        const second = await secondReading(
-          { target, row, page: { url: report.url, html: report.html ?? null, screenshot: shot }, context, spotUsdPerOz: spotFor(target.metal, deps.spot?.()), signal: controller.signal },
-          deps.secondReader,
-        ).catch((err: Error) => ({ row, note: `second reading failed: ${err.message}` }));
-        row = second.row;
-        await job.log(second.note).catch(() => undefined);
+      // The job's deadline bounds the screenshot and the second reading too (the fetch's timer is cleared above):
+      // a slow vision read is cancelled at the deadline (a `timeout` read) and the text result stands.
+      const rest = setTimeout(() => controller.abort(new Error(`timed out after ${deps.timeoutMs} ms`)), Math.max(0, deps.timeoutMs - (Date.now() - started)));
+      try {
+        // The screenshot the browser tier took, or one of the page the HTTP tier read (the second reader needs it).
+        const shot = reportedShot ?? (deps.secondReader && deps.screenshotOf ? await deps.screenshotOf(report.url, controller.signal).catch(() => null) : null);
+        if (shot && deps.keepScreenshot) await deps.keepScreenshot(target.coin, target.vendor, shot).catch((err: Error) => deps.logger?.warn({ err: err.message }, 'screenshot not kept'));
+        if (deps.secondReader) {
+          const context = (await deps.priceContext?.(target).catch(() => null)) ?? { previousPrice: null, windowMedian: null };
+          const second = await secondReading(
+            { target, row, page: { url: report.url, html: report.html ?? null, screenshot: shot }, context, spotUsdPerOz: spotFor(target.metal, deps.spot?.()), signal: controller.signal },
+            deps.secondReader,
+          ).catch((err: Error) => ({ row, note: `second reading failed: ${err.message}` }));
+          row = second.row;
+          await job.log(second.note).catch(() => undefined);
+        }
+      } finally {
+        clearTimeout(rest);
       }
     }
     const succeeded = !row.is_failed;

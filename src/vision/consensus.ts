@@ -148,7 +148,7 @@ export function reconcile(input: ReconcileInput): Reconciled {
     const dv = Math.abs(vp - median);
     const dt = Math.abs(tp - median);
     const visionNearer = dv < dt - EPSILON;
-    const tie = !visionNearer && dt <= dv + EPSILON;
+    const tie = Math.abs(dt - dv) <= EPSILON;
     const price = visionNearer ? vp : tp;
     const alone = scoreAlone(price, median, previousPrice);
     return {
