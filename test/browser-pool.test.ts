@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, readdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Page } from 'puppeteer-core';
@@ -12,57 +12,10 @@ import { FetchError } from '../src/scrape/fetch/fetch-error.js';
 import { findChromium } from './support/chromium.js';
 import { tempDir } from './support/temp.js';
 import { waitUntil } from './support/wait.js';
+import { alive, descendants, processes, type Proc } from './support/processes.js';
 
 // ------------------------------------------------------------------ processes (read from /proc, no ps parsing)
 
-interface Proc {
-  pid: number;
-  ppid: number;
-  comm: string;
-  state: string;
-}
-
-function processes(): Proc[] {
-  const out: Proc[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const comm = stat.slice(stat.indexOf('(') + 1, close);
-      const [state, ppid] = stat.slice(close + 2).split(' ');
-      out.push({ pid: Number(name), ppid: Number(ppid), comm, state });
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
-
-/** Live (not zombie) descendants of `root`. */
-function descendants(root: number, all = processes()): Proc[] {
-  const found: Proc[] = [];
-  const queue = [root];
-  while (queue.length) {
-    const parent = queue.shift()!;
-    for (const p of all) {
-      if (p.ppid === parent && p.state !== 'Z') {
-        found.push(p);
-        queue.push(p.pid);
-      }
-    }
-  }
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 const isChromium = (p: Proc) => /chrom/i.test(p.comm);
 

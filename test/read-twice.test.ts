@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { createClient } from '@libsql/client';
-import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCatalogue, parseCatalogue, type Catalogue } from '../src/catalogue/load.js';
 import type { CatalogueFile } from '../src/catalogue/schema.js';
@@ -27,6 +27,7 @@ import { findChromium } from './support/chromium.js';
 import { testRedis } from './support/redis.js';
 import { tempDir } from './support/temp.js';
 import { waitUntil } from './support/wait.js';
+import { alive, descendants } from './support/processes.js';
 
 const SHELL = 'bullionexchanges'; // app shell: an empty page whose script renders the product
 const CHALLENGE = 'summitmetals'; // script challenge (HTTP 403) that sets a cookie and reloads
@@ -37,47 +38,6 @@ const BROWSER_ONLY = new Set([SHELL, CHALLENGE]);
 
 // ------------------------------------------------------------------ processes (read from /proc)
 
-interface Proc {
-  pid: number;
-  ppid: number;
-  comm: string;
-  state: string;
-}
-
-function processes(): Proc[] {
-  const out: Proc[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const close = stat.lastIndexOf(')');
-      const [state, ppid] = stat.slice(close + 2).split(' ');
-      out.push({ pid: Number(name), ppid: Number(ppid), comm: stat.slice(stat.indexOf('(') + 1, close), state: state! });
-    } catch {
-      /* gone meanwhile */
-    }
-  }
-  return out;
-}
-
-function descendants(root: number, all = processes()): Proc[] {
-  const found: Proc[] = [];
-  const queue = [root];
-  while (queue.length) {
-    const parent = queue.shift()!;
-    for (const p of all) if (p.ppid === parent && p.state !== 'Z') (found.push(p), queue.push(p.pid));
-  }
-  return found;
-}
-
-function alive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
 
 // ------------------------------------------------------------------ the run
 

@@ -16,7 +16,7 @@ import { dirname, join, resolve } from 'node:path';
 import { pino } from 'pino';
 import type { Browser, Page } from 'puppeteer-core';
 import { ageState, cellState, countStates, FRESH_INTERVALS, type CellOutcome } from '../src/api/cell-state.js';
-import { buildGrid, cached, dealerFeed, gatherStatus, spotFeed, type StatusSources } from '../src/api/status-data.js';
+import { buildGrid, cached, dealerFeed, gatherStatus, spotFeed, visionFeed, type StatusSources } from '../src/api/status-data.js';
 import { esc, longAge, renderStatusPage, shortAge } from '../src/api/status-html.js';
 import { parseRefresh } from '../src/api/status-page.js';
 import { loadCatalogue, parseCatalogue, type Catalogue } from '../src/catalogue/load.js';
@@ -155,6 +155,14 @@ describe('status data and rendering', () => {
     expect((await spotFeed({ ...ctx, config: off })).state).toBe('configured');
     expect((await spotFeed({ ...ctx, config: { ...off, spotUsdPerOz: {} } })).state).toBe('missing');
     expect((await dealerFeed({ ...ctx, outcomes: [] })).state).toBe('missing');
+  });
+
+  it('feeds: vision off, working, or over its budget (the text result then stands alone)', async () => {
+    const ctx = { config, now: NOW, targets: catalogue.targets, outcomes: [] };
+    expect(await visionFeed(null)(ctx)).toMatchObject({ id: 'vision', state: 'missing', detail: expect.stringMatching(/^off: no GEMINI_API_KEY/) });
+    const figures = (day: number) => async () => ({ model: 'gemini-test', used: { minute: 1, day, perMinute: 10, perDay: 100 }, lastHour: { reads: 5, byOutcome: { ok: 4, timeout: 1 }, byAgreement: { agree: 3, disagree: 1 } } });
+    expect(await visionFeed(figures(40))(ctx)).toMatchObject({ state: 'configured', detail: 'gemini-test: 40 of 100 reads today; last hour 4 ok, 1 timeout (3 agree, 1 disagree)' });
+    expect(await visionFeed(figures(100))(ctx)).toMatchObject({ state: 'stale', detail: expect.stringMatching(/GEMINI_MAX_PER_DAY \(100\) spent until 00:00 UTC: the text result stands alone$/) });
   });
 
   it('gathers with failing sources shown in their sections, and escapes everything it renders', async () => {
@@ -514,6 +522,7 @@ describe('the status page of a running system, in Chromium', () => {
     expect(feeds.map((f) => [f.id, f.state])).toEqual([
       ['dealers', 'fresh'],
       ['spot', 'configured'],
+      ['vision', 'missing'],
       ['published-manifest', 'fresh'],
       ['published-hourly', 'missing'],
       ['published-15min', 'missing'],
@@ -521,7 +530,8 @@ describe('the status page of a running system, in Chromium', () => {
       ['published-goldback', 'missing'],
     ]);
     expect(feeds[1].text).toMatch(/simulator: NOT real prices.*fallback gold \$5000, silver \$85/);
-    expect(feeds[2].text).toMatch(/api\/manifest\.json/);
+    expect(feeds[2].text).toMatch(/off: no GEMINI_API_KEY/);
+    expect(feeds[3].text).toMatch(/api\/manifest\.json/);
 
     const recovery = await page.$eval('#recovery', (e) => ({ rows: e.getAttribute('data-rows'), text: (e as HTMLElement).innerText }));
     expect(recovery.rows).toBe(String(recoveryRows));
@@ -663,7 +673,7 @@ describe('the status page of a running system, in Chromium', () => {
     if (body.main.lastMerge.committed) expect(body.main.lastMerge.sha).toBe(git(remote, ['rev-parse', 'main']));
     expect(body.main.newestDataAt).toEqual(expect.any(String));
     expect(body.recovery).toMatchObject({ rows: recoveryRows, markers: [{ alive: false }] });
-    expect(body.feeds.map((f: any) => f.id)).toEqual(['dealers', 'spot', 'published-manifest', 'published-hourly', 'published-15min', 'published-daily-seed', 'published-goldback']);
+    expect(body.feeds.map((f: any) => f.id)).toEqual(['dealers', 'spot', 'vision', 'published-manifest', 'published-hourly', 'published-15min', 'published-daily-seed', 'published-goldback']);
     expect(JSON.stringify(body)).not.toContain(TOKEN);
 
     const negotiated = await fetch(`${api.url}/`, { headers: { Accept: 'application/json' } });

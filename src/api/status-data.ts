@@ -101,6 +101,31 @@ export const spotFeed: FeedProbe = ({ config }) => {
   };
 };
 
+/** What the vision probe reads: the budget spent today and this minute, and the reads of the last hour by outcome. */
+export interface VisionFigures {
+  model: string;
+  used: { minute: number; day: number; perMinute: number; perDay: number };
+  lastHour: { reads: number; byOutcome: Record<string, number>; byAgreement: Record<string, number> };
+}
+
+/** Vision, the second reader: off, working, or with its budget spent (then the text result stands alone). */
+export function visionFeed(read: (() => Promise<VisionFigures>) | null): FeedProbe {
+  return async ({ now }) => {
+    const base = { id: 'vision', name: 'Vision (second reader)', lastAt: null, ageMs: null, maxAgeMs: null };
+    if (!read) return { ...base, state: 'missing', detail: 'off: no GEMINI_API_KEY; prices come from the text scrape alone' };
+    const f = await read();
+    const spent = f.used.day >= f.used.perDay ? `GEMINI_MAX_PER_DAY (${f.used.perDay}) spent until 00:00 UTC: the text result stands alone` : f.used.minute >= f.used.perMinute ? `GEMINI_MAX_PER_MINUTE (${f.used.perMinute}) spent this minute` : null;
+    const outcomes = Object.entries(f.lastHour.byOutcome).map(([k, n]) => `${n} ${k}`).join(', ') || 'none';
+    const agreement = Object.entries(f.lastHour.byAgreement).map(([k, n]) => `${n} ${k}`).join(', ');
+    void now;
+    return {
+      ...base,
+      state: spent ? 'stale' : 'configured',
+      detail: `${f.model}: ${f.used.day} of ${f.used.perDay} reads today; last hour ${outcomes}${agreement ? ` (${agreement})` : ''}${spent ? `; ${spent}` : ''}`,
+    };
+  };
+}
+
 const PUBLISHED_FEED_NAMES: Readonly<Record<FeedName, string>> = {
   manifest: 'Retail manifest (published)',
   hourly: 'Spot, hourly file (published)',

@@ -6,7 +6,10 @@ import type { Catalogue } from '../catalogue/load.js';
 import { ConfigError, type Config } from '../config/env.js';
 import type { PriceStore } from '../store/price-store.js';
 import { statusPageRouter } from '../api/status-page.js';
-import { dealerFeed, publishedFeedProbes, spotFeed } from '../api/status-data.js';
+import { dealerFeed, publishedFeedProbes, spotFeed, visionFeed } from '../api/status-data.js';
+import { visionSummary } from '../vision/vision-store.js';
+import { openDatabaseLazily } from '../config/check-database.js';
+import { redisVisionBudget } from '../../queues/vision-budget.js';
 import { adminAuth, assertSafeBinding } from '../api/admin-auth.js';
 import { adminBoard, BOARD_PATH } from '../api/board.js';
 import { createMetricsRegistry, metricsHandler } from '../api/metrics.js';
@@ -162,7 +165,16 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   app.use(SCREENSHOTS_PATH, dataRouter({ root: () => (existsSync(config.browser.screenshotDir) ? resolve(config.browser.screenshotDir) : null), cacheSeconds: 60, logger }));
   app.use(BOARD_PATH, guard, board.router);
   app.get(METRICS_PATH, guard, metricsHandler(registry));
-  const feeds = [dealerFeed, spotFeed, ...(config.serve.from === 'off' ? [] : publishedFeedProbes(servedRoot, [...judged]))];
+  // Vision's budget (Redis) and its reads of the last hour (their own table, read on a client of their own).
+  const visionReads = config.vision.key ? openDatabaseLazily({ url: config.databaseUrl, authToken: config.databaseToken }) : null;
+  const visionBudget = redisVisionBudget(connection, config.redisPrefix, config.pollerId, { perMinute: config.vision.perMinute, perDay: config.vision.perDay });
+  const vision = visionReads
+    ? async () => {
+        const lastHour = await visionSummary(visionReads, new Date(Date.now() - 3_600_000).toISOString()).catch(() => ({ reads: 0, byOutcome: {}, byAgreement: {} }));
+        return { model: config.vision.model, used: await visionBudget.used(), lastHour };
+      }
+    : null;
+  const feeds = [dealerFeed, spotFeed, visionFeed(vision), ...(config.serve.from === 'off' ? [] : publishedFeedProbes(servedRoot, [...judged]))];
   app.use(statusPageRouter({ ...options, ...statusPageSources(options), feeds }));
   let server: Server;
   try {
@@ -187,6 +199,7 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
     boardReadOnly: admin.readOnly,
     close: async () => {
       await served?.stop();
+      visionReads?.close();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       // A status page that refreshes itself keeps a connection alive: close them, or shutdown waits for it.
       server.closeAllConnections();

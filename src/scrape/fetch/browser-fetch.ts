@@ -1,7 +1,7 @@
 import type { HTTPRequest, HTTPResponse, Page } from 'puppeteer-core';
 import { BrowserPool, BrowserPoolError, proxySecrets, type BrowserPoolFailure, type PageLease } from '../../browser/browser-pool.js';
 import { FetchError, redactText, redactUrl, type FetchErrorKind } from './fetch-error.js';
-import { DEFAULT_USER_AGENT } from './http-fetch.js';
+import { DEFAULT_USER_AGENT, parseHttpUrl } from './http-fetch.js';
 import type { BrowserFetchedPage, BrowserFetchOptions, BrowserResource } from './browser-options.js';
 
 export type { BrowserFetchOptions, BrowserResource } from './browser-options.js';
@@ -379,17 +379,6 @@ function toFetchError(err: unknown, url: string, timeoutMs: number, via: string,
   return new BrowserFetchError('network', 'navigation', true, clean(`${url}${via}: the browser could not load the page (${message.slice(0, 300)})`), url);
 }
 
-function parseHttpUrl(url: string): URL | null {
-  if (typeof url !== 'string') return null;
-  try {
-    const u = new URL(url);
-    if (u.protocol !== 'http:' && u.protocol !== 'https:') return null;
-    u.hash = '';
-    return u;
-  } catch {
-    return null;
-  }
-}
 
 function isRedirect(status: number): boolean {
   return status >= 300 && status < 400;

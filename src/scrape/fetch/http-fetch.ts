@@ -254,7 +254,8 @@ function positive(value: number | undefined, fallback: number): number {
   return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : fallback;
 }
 
-function parseHttpUrl(url: string): URL | null {
+/** An http(s) URL without its fragment, or null for anything else (`file:`, garbage). */
+export function parseHttpUrl(url: string): URL | null {
   if (typeof url !== 'string') return null;
   try {
     const u = new URL(url);
