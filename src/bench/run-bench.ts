@@ -3,11 +3,13 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { loadCatalogue, parseCatalogue } from '../catalogue/load.js';
-import { rewriteCatalogueForFleet, startFleet } from '../fleet/index.js';
+import { loadVendorDirectory } from '../config/vendors.js';
+import { APP_READY_SELECTOR, rewriteCatalogueForFleet, startFleet } from '../fleet/index.js';
 import { createLogger } from '../log.js';
 import { deleteKeys } from '../redis/delete-keys.js';
 import { ensureRedis } from '../redis/redis-server.js';
 import { createRedisConnection } from '../../queues/connection.js';
+import { measureBrowserTier } from './browser-tier.js';
 import { measureCycleTime } from './cycle-time.js';
 import { measureQueueOverhead } from './queue-overhead.js';
 import { measureExportScale } from './export-scale.js';
@@ -17,7 +19,7 @@ import { measureRoleMemory, measureScaleOut } from './scale-out.js';
 import { measureSoak } from './soak.js';
 import { peakRssMb } from './stats.js';
 
-export const BENCH_SECTIONS = ['overhead', 'cycle', 'faults', 'freshness', 'export', 'extraction', 'scale', 'soak'] as const;
+export const BENCH_SECTIONS = ['overhead', 'cycle', 'faults', 'freshness', 'export', 'extraction', 'scale', 'browser', 'soak'] as const;
 export type BenchSection = (typeof BENCH_SECTIONS)[number];
 
 export interface BenchOptions {
@@ -38,6 +40,8 @@ export interface BenchOptions {
   only?: BenchSection[];
   /** Minutes of the soak. Default 30. */
   soakMinutes?: number;
+  /** Pages of the browser section's throughput run. Default 1000 (quick 200). */
+  browserPages?: number;
 }
 
 /** The faulted cycle's bot walls: one dealer walls every page, another a share of its requests. */
@@ -45,6 +49,8 @@ const FULLY_WALLED = 'summitmetals';
 const PARTLY_WALLED = 'herobullion';
 /** A 429's Retry-After counts as waited exactly when the next request comes no later than this after it. */
 const RATE_LIMIT_SLACK_MS = 250;
+/** The browser section's script-only dealers: a script-rendered shop, one behind a script challenge, one behind both. */
+const BROWSER_ONLY = { appShell: ['bullionexchanges', 'sdbullion'], challenge: ['summitmetals', 'sdbullion'] };
 
 /** A section runs when it was named, or when none were (the soak only when named). */
 const wanted = (o: BenchOptions, s: BenchSection) => (o.only?.length ? o.only.includes(s) : s !== 'soak');
@@ -195,6 +201,58 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
         say(`  peak RSS: scheduler ${roles.schedulerMb} MB, api ${roles.apiMb} MB, worker ${Math.max(...figures.flatMap((f) => f.workerPeakRssMb))} MB`);
       } finally {
         await fleet.close();
+      }
+    }
+    if (wanted(options, 'browser')) {
+      const pages = options.browserPages ?? (options.quick ? 200 : 1000);
+      say(`browser tier beside the HTTP tier: ${pages} pages each in a worker process of its own, zero-latency fleet, scrapeTarget at concurrency 2 (no queue); resident set of the worker and its Chromium processes sampled every second`);
+      const vendors = await loadVendorDirectory(process.env.VENDORS_PATH || 'config/vendors.json', 2);
+      // Frozen clocks: no price window turns over during the run, so every page has one truth.
+      const fleet = await startFleet({ catalogue: real.file, now: () => frozen });
+      const scriptFleet = await startFleet({ catalogue: real.file, now: () => frozen, browserVendors: BROWSER_ONLY });
+      try {
+        const targets = parseCatalogue(JSON.stringify(rewriteCatalogueForFleet(real.file, fleet.url)), 'bench').targets;
+        const scriptVendors = new Set([...BROWSER_ONLY.appShell, ...BROWSER_ONLY.challenge]);
+        const scriptTargets = parseCatalogue(JSON.stringify(rewriteCatalogueForFleet(real.file, scriptFleet.url)), 'bench').targets.filter((t) => scriptVendors.has(t.vendor));
+        const r = await measureBrowserTier({
+          targets,
+          fleet,
+          scriptOnly: { targets: options.quick ? scriptTargets.filter((_, i) => i % 2 === 0) : scriptTargets, fleet: scriptFleet, ...BROWSER_ONLY },
+          vendors,
+          // The vendor's settings for a page only a browser can read: tier auto, and the app shell's ready marker to wait for.
+          scriptOnlyVendor: (v) => {
+            const own = vendors.get(v);
+            return {
+              ...own,
+              tier: own.tier === 'http' ? 'auto' : own.tier,
+              browser: { ...own.browser, ...(BROWSER_ONLY.appShell.includes(v) ? { waitForSelector: APP_READY_SELECTOR } : {}) },
+            };
+          },
+          pages,
+          progress: say,
+        });
+        const mem = r.throughput.browser.memory;
+        const so = r.scriptOnly;
+        results.browserTier = {
+          ...r,
+          goals: { peakMb: 1024, growthPct: 10, scriptOnlyRightPct: 100, browserRightPctAtLeastHttp: true, chromiumLeft: 0 },
+          met:
+            mem.peakMb < 1024 &&
+            mem.growthPct !== null &&
+            Math.abs(mem.growthPct) <= 10 &&
+            so.browser.right === so.browser.pages &&
+            r.accuracy.browser.right >= r.accuracy.http.right &&
+            r.chromium.leftAfterClose === 0,
+        };
+        const t = r.throughput;
+        say(`  pages per second: http ${t.http.pagesPerSec} (median ${t.http.medianPageMs} ms a page), browser ${t.browser.pagesPerSec} (median ${t.browser.medianPageMs} ms); ${t.browser.pool?.launched} browsers launched, ${t.browser.pool?.retired} retired, ${t.browser.pool?.crashes} crashes`);
+        say(`  browser worker RSS (process + Chromium): peak ${mem.peakMb} MB (worker ${mem.peakWorkerMb}, Chromium ${mem.peakChromiumMb} in up to ${mem.peakChromiumProcesses} processes; without double-counting shared pages: PSS ${mem.peakPssMb} MB, private ${mem.peakAnonMb} MB), at 10% ${mem.at10pctMb} MB, at 100% ${mem.at100pctMb} MB: growth ${mem.growthPct}% (PSS ${mem.at10pctPssMb} to ${mem.at100pctPssMb} MB, ${mem.pssGrowthPct}%); http worker peak ${t.http.memory.peakMb} MB`);
+        say(`  prices right on ordinary pages: browser ${r.accuracy.browser.right}/${r.accuracy.browser.pages}, http ${r.accuracy.http.right}/${r.accuracy.http.pages} (${r.accuracy.browser.targets} targets)${r.accuracy.browser.wrong.length ? `; browser wrong: ${r.accuracy.browser.wrong.join('; ')}` : ''}`);
+        say(`  script-only pages (${so.http.pages}): http priced ${so.http.priced}, without a price ${JSON.stringify(so.http.unpriced)}; browser (tier auto) right ${so.browser.right}/${so.browser.pages}, stock right ${so.browser.stockRight}, read by ${JSON.stringify(so.browser.sources)}, ${so.browser.pagesPerSec} pages/s${so.browser.wrong.length ? `; wrong: ${so.browser.wrong.join('; ')}` : ''}${Object.keys(so.browser.unpriced).length ? `; unpriced ${JSON.stringify(so.browser.unpriced)}` : ''}`);
+        say(`  Chromium processes: ${r.chromium.processesSeen} seen, ${r.chromium.leftAfterClose} left after the pools closed${r.chromium.left.length ? `: ${r.chromium.left.join(', ')}` : ''}`);
+      } finally {
+        await fleet.close();
+        await scriptFleet.close();
       }
     }
     if (wanted(options, 'soak')) {
