@@ -20,7 +20,7 @@ describe('npm run demo -- --once', () => {
   });
 
   it('scrapes every target of the real catalogue once per poller into one database and exits 0', async () => {
-    const { code, out } = await runPoller(['demo', '--once', '--workdir', dir.path], { REDIS_URL: redis.url }, 180_000);
+    const { code, out } = await runPoller(['demo', '--once', '--workdir', dir.path], { REDIS_URL: redis.url }, 280_000);
     expect(code, out).toBe(0);
     expect(out).toMatch(/all 498 jobs settled/);
     const catalogue = await loadCatalogue('test/fixtures/contract/config/providers.json');
@@ -74,5 +74,12 @@ describe('npm run demo -- --once', () => {
     // The run removed its own Redis keys.
     const prefix = /Redis keys under (demo-[0-9a-f]+):\*/.exec(out)![1];
     expect(await redis.connection.keys(`${prefix}:*`)).toEqual([]);
-  });
+    // The two dealers the demo serves only to a browser were read by the browser tier, and priced.
+    const client2 = createClient({ url: `file:${join(dir.path, 'prices.db')}` });
+    const browserRows = (await client2.execute("SELECT vendor, source, is_failed FROM price_snapshots WHERE vendor IN ('bullionexchanges', 'summitmetals')")).rows;
+    client2.close();
+    expect(browserRows.length).toBeGreaterThan(0);
+    expect(browserRows.filter((r) => r.source === 'browser' && !r.is_failed).length / browserRows.length).toBeGreaterThan(0.95);
+    expect(out).toMatch(/^browser tier: .*bullionexchanges and summitmetals/m);
+  }, 300_000);
 });

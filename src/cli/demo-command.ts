@@ -47,8 +47,9 @@ const DEMO_VENDOR_SETTINGS = {
   vendors: {
     jmbullion: { preorderInStock: true },
     monumentmetals: { preorderInStock: true },
-    bullionexchanges: { tier: 'auto' as const, waitForSelector: APP_READY_SELECTOR, timeoutMs: 20_000 },
-    summitmetals: { tier: 'auto' as const, timeoutMs: 20_000 },
+    // The fleet is local: its pages settle within 100 ms of going quiet (real dealers keep the 500 ms default).
+    bullionexchanges: { tier: 'auto' as const, waitForSelector: APP_READY_SELECTOR, settleMs: 100, timeoutMs: 20_000 },
+    summitmetals: { tier: 'auto' as const, settleMs: 100, timeoutMs: 20_000 },
   },
 };
 
@@ -104,7 +105,7 @@ export async function demoCommand(args: DemoArgs): Promise<number> {
   // One browser pool for the pollers of this process: the dealers the fleet serves only to a browser.
   const chromium = locateChromium(process.env.CHROMIUM_PATH);
   // With vision every page is also rendered for its screenshot: more pages, or the browser dealers wait on them.
-  const pool = args.vision ? { browsers: 2, pagesPerBrowser: 4 } : { browsers: 1, pagesPerBrowser: 3 };
+  const pool = args.vision ? { browsers: 2, pagesPerBrowser: 4 } : { browsers: 1, pagesPerBrowser: 4 };
   const browserPool = chromium.path ? new BrowserPool({ executablePath: chromium.path, ...pool, logger }) : undefined;
   say(
     browserPool
