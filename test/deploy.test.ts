@@ -57,6 +57,8 @@ describe('deployment files', () => {
   it('the Dockerfile builds from the lockfile and starts the poller program', async () => {
     const docker = await readFile('deploy/Dockerfile', 'utf8');
     expect(docker).toMatch(/npm ci/);
+    // The browser tier's Chromium comes from Debian, in the image: nothing downloads a browser at run time.
+    expect(docker).toMatch(/apt-get install[^\n]*\bchromium\b/);
     expect(docker).toMatch(/ENTRYPOINT \["node", "bin\/poller\.js"\]/);
   });
 });
