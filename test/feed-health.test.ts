@@ -5,8 +5,8 @@ import { dirname, join, resolve } from 'node:path';
 import { FEED_STALE_AFTER_MINUTES, parseFeedTime, readFeedHealth, type FeedAge } from '../src/api/feed-health.js';
 import { tempDir } from './support/temp.js';
 
-const CONTRACT = '/work/shared/contract/StakTrakrApi/data';
-const CONTRACT_DATA = existsSync(CONTRACT) ? CONTRACT : resolve('../shared/contract/StakTrakrApi/data');
+/** The real March 2026 files (the contract's samples, kept in the project). */
+const CONTRACT_DATA = resolve('test/fixtures/contract/StakTrakrApi/data');
 
 const spot = (timestamp: string, metal = 'Silver') => ({ spot: 80.6, metal, source: 'hourly', provider: 'StakTrakr', timestamp });
 

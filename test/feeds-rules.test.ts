@@ -25,7 +25,7 @@ import { tempDir } from './support/temp.js';
 import { stableStringify } from '../src/export/stable-json.js';
 import { MANIFEST_ENDPOINTS } from '../src/contract/manifest-schema.js';
 
-const CONTRACT = '../shared/contract/StakTrakrApi/data';
+const CONTRACT = 'test/fixtures/contract/StakTrakrApi/data';
 
 /** A branch with a valid manifest and nothing else, under data/. */
 const emptyBranch = (name: string, files: Record<string, string> = {}) => ({

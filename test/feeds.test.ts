@@ -66,7 +66,7 @@ describe('the feeds on a running poller', () => {
     execFileSync('git', ['init', '--bare', '--quiet', '--initial-branch=main', fallback]);
     execFileSync('git', ['clone', '--quiet', fallback, scratch], { stdio: 'ignore' });
     await mkdir(join(scratch, 'data/hourly/2026/01/05'), { recursive: true });
-    await cp('../shared/contract/StakTrakrApi/data/hourly/2026/03/14/15.json', join(scratch, OLD_HOURLY));
+    await cp('test/fixtures/contract/StakTrakrApi/data/hourly/2026/03/14/15.json', join(scratch, OLD_HOURLY));
     const inScratch = (...args: string[]) => execFileSync('git', ['-C', scratch, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { stdio: 'ignore' });
     inScratch('add', '-A');
     inScratch('commit', '--quiet', '-m', 'old hourly file');
@@ -246,7 +246,7 @@ describe('/healthz of an API server whose served tree has stale feeds', () => {
       // SERVE_FROM=export: the exporter's tree of this poller, here the real files of March 2026 (long stale).
       const tree = join(dir.path, 'publish', 'api1', 'tree', 'data');
       await mkdir(tree, { recursive: true });
-      await cp('../shared/contract/StakTrakrApi/data', tree, { recursive: true });
+      await cp('test/fixtures/contract/StakTrakrApi/data', tree, { recursive: true });
       const db = `file:${join(dir.path, 'prices.db')}`;
       const config: Config = {
         ...loadConfig({ POLLER_ID: 'api1', CATALOGUE_WATCH_MS: '0', API_PORT: '0', LOG_LEVEL: 'silent', SERVE_FROM: 'export' }),

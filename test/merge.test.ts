@@ -34,7 +34,7 @@ function row(poller: string, coin: string, vendor: string, at: string, price: nu
 const outOfStock = { in_stock: false, outcome: 'out_of_stock' as const };
 
 /** A real goldback-spot.json of March 2026. */
-const GOLDBACK_SPOT = readFileSync('../shared/contract/StakTrakrApi/data/api/goldback-spot.json', 'utf8');
+const GOLDBACK_SPOT = readFileSync('test/fixtures/contract/StakTrakrApi/data/api/goldback-spot.json', 'utf8');
 
 /** An hourly spot file of 2026-11-23 12h: entries [metal, HH:MM, spot], written as the exporter writes them. */
 const hourly = (entries: Array<[string, string, number]>): string =>

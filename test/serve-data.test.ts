@@ -11,8 +11,8 @@ import express from 'express';
 import { dataRouter } from '../src/api/serve-data.js';
 import { tempDir } from './support/temp.js';
 
-const CONTRACT = '/work/shared/contract/StakTrakrApi/data';
-const CONTRACT_DATA = existsSync(CONTRACT) ? CONTRACT : resolve('../shared/contract/StakTrakrApi/data');
+/** The real March 2026 files (the contract's samples, kept in the project). */
+const CONTRACT_DATA = resolve('test/fixtures/contract/StakTrakrApi/data');
 const FRONTEND_GIT = '/work/.mirror/lbruton+StakTrakr/repo';
 const SECRET = 'TOPSECRET-outside-the-tree';
 const ORIGIN = 'https://www.staktrakr.com';

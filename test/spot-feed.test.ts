@@ -14,7 +14,8 @@ import { SpotStore } from '../src/spot/spot-store.js';
 import { tempDir } from './support/temp.js';
 
 const KEY = 'mpk-test-feed-key';
-const SAMPLES = '/work/shared/contract/StakTrakrApi/data';
+/** The real March 2026 files (the contract's samples, kept in the project). */
+const SAMPLES = 'test/fixtures/contract/StakTrakrApi/data';
 const at = (iso: string) => Date.parse(iso);
 
 /** One database file, one fake MetalPriceAPI and a clock the test moves. */
