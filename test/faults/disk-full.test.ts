@@ -8,8 +8,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseBranch } from '../../src/merge/parse-branch.js';
 import {
@@ -27,24 +25,10 @@ import {
   until,
   waitUntil,
   type System,
+  mountTmpfs,
 } from './harness.js';
 
 const FAULT = 'export folder full (2 MB tmpfs, api3)';
-
-/** Mounts a 2 MB tmpfs, or says why it cannot. */
-async function mountTmpfs(): Promise<{ dir: string } | { skip: string }> {
-  if (process.platform !== 'linux') return { skip: `needs Linux tmpfs (platform ${process.platform})` };
-  if (process.getuid?.() !== 0) return { skip: `needs root to mount a tmpfs (running as uid ${process.getuid?.()})` };
-  const dir = await mkdtemp(join(tmpdir(), 'poller-faults-publish-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=2m', 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    const why = String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim();
-    return { skip: `mount -t tmpfs refused (no CAP_SYS_ADMIN in this container?): ${why}` };
-  }
-}
 
 /** Fills the file system of `dir` to the last byte; returns the filler's path. */
 function fill(dir: string): string {
@@ -82,7 +66,7 @@ describe('fault: the export folder full', () => {
   let mounted: string | undefined;
   let skip: string | undefined;
   beforeAll(async () => {
-    const m = await mountTmpfs();
+    const m = await mountTmpfs('publish', '2m');
     if ('skip' in m) {
       skip = m.skip;
       return;

@@ -17,9 +17,9 @@
  * window should hold are known in advance and the rows found are matched against them key by key.
  */
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
 import { appendFileSync, mkdirSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -769,4 +769,46 @@ export function fromCount(fault: string, c: RunCount, recoverySeconds: number | 
 /** Secrets that must never reach a log line. */
 export function leakedSecrets(text: string, secrets: string[]): string[] {
   return secrets.filter((s) => s && text.includes(s));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Helpers shared by the fault files
+
+/** Mounts a tmpfs of `size` (e.g. `2m`) in a fresh temp folder named after `label`, or says why it cannot. */
+export async function mountTmpfs(label: string, size: string): Promise<{ dir: string } | { skip: string }> {
+  if (process.platform !== 'linux') return { skip: `needs Linux tmpfs (platform ${process.platform})` };
+  if (process.getuid?.() !== 0) return { skip: `needs root to mount a tmpfs (running as uid ${process.getuid?.()})` };
+  const dir = await mkdtemp(join(tmpdir(), `poller-faults-${label}-`));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir], { stdio: 'pipe' });
+    return { dir };
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    return { skip: `mount -t tmpfs refused (no CAP_SYS_ADMIN in this container?): ${String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim()}` };
+  }
+}
+
+/** Keys of every line of a poller's recovery logs. */
+export async function loggedKeys(dir: string): Promise<Set<string>> {
+  const keys = new Set<string>();
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!/^prices-.*\.jsonl$/.test(name)) continue;
+    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n')) {
+      if (!line.trim()) continue;
+      try {
+        keys.add(String((JSON.parse(line) as { key: string }).key));
+      } catch {
+        /* a torn line */
+      }
+    }
+  }
+  return keys;
+}
+
+/** A well-formed Turso token signed by a key sqld does not know, with `claims` added to its body. */
+export function foreignToken(claims: Record<string, unknown> = {}): string {
+  const { privateKey } = generateKeyPairSync('ed25519');
+  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+  const body = `${enc({ alg: 'EdDSA', typ: 'JWT' })}.${enc({ a: 'rw', iat: Math.floor(Date.now() / 1000), ...claims })}`;
+  return `${body}.${sign(null, Buffer.from(body), privateKey).toString('base64url')}`;
 }

@@ -13,53 +13,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { countRuns, expectedSlots, fromCount, nextDue, readRows, recordResult, settleAndCount, sleep, startSystem, waitUntil, type System } from './harness.js';
+import { countRuns, expectedSlots, fromCount, nextDue, readRows, recordResult, settleAndCount, sleep, startSystem, waitUntil, type System, loggedKeys, mountTmpfs } from './harness.js';
 
 const FAULT = 'file database read-only (tmpfs ro, api1 restarted on it)';
 const POLLER = 'api1';
 /** From the remount rw to every run in the file and /healthz 200: the row sink probes at 2, 4, 8, 16, 32 s after the first failure. */
 const BOUND_S = 35;
 
-/** Mounts a 64 MB tmpfs, or says why it cannot. */
-async function mountTmpfs(): Promise<{ dir: string } | { skip: string }> {
-  if (process.platform !== 'linux') return { skip: `needs Linux tmpfs (platform ${process.platform})` };
-  if (process.getuid?.() !== 0) return { skip: `needs root to mount a tmpfs (running as uid ${process.getuid?.()})` };
-  const dir = await mkdtemp(join(tmpdir(), 'poller-faults-db-'));
-  try {
-    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m', 'tmpfs', dir], { stdio: 'pipe' });
-    return { dir };
-  } catch (err) {
-    await rm(dir, { recursive: true, force: true });
-    return { skip: `mount -t tmpfs refused (no CAP_SYS_ADMIN in this container?): ${stderrOf(err)}` };
-  }
-}
-
-function stderrOf(err: unknown): string {
-  return String((err as { stderr?: Buffer }).stderr ?? (err as Error).message).trim();
-}
-
 function remount(dir: string, mode: 'ro' | 'rw'): void {
   execFileSync('mount', ['-o', `remount,${mode}`, dir], { stdio: 'pipe' });
-}
-
-/** Keys of every line of a poller's recovery logs. */
-async function loggedKeys(dir: string): Promise<Set<string>> {
-  const keys = new Set<string>();
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!/^prices-.*\.jsonl$/.test(name)) continue;
-    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        keys.add(String((JSON.parse(line) as { key: string }).key));
-      } catch {
-        /* a torn line */
-      }
-    }
-  }
-  return keys;
 }
 
 /** A JSON log line as its message and error. */
@@ -77,7 +40,7 @@ describe('fault: the file database read-only', () => {
   let mounted: string | undefined;
   let skip: string | undefined;
   beforeAll(async () => {
-    const m = await mountTmpfs();
+    const m = await mountTmpfs('db', '64m');
     if ('skip' in m) {
       skip = m.skip;
       return;

@@ -16,12 +16,12 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync } from 'node:child_process';
-import { generateKeyPairSync, randomBytes, sign } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { createClient } from '@libsql/client';
 import { startFakeMetalPriceApi, type FakeMetalPriceApiHandle } from '../../src/fleet/metal-price-api.js';
-import { POLLERS, fromCount, headOf, nextDue, recordResult, settleAndCount, startSystem, until, waitFlowing, waitUntil, type Proc, type System } from './harness.js';
+import { POLLERS, fromCount, headOf, nextDue, recordResult, settleAndCount, startSystem, until, waitFlowing, waitUntil, type Proc, type System, foreignToken } from './harness.js';
 
 const FAULT = 'planted secrets: none in any output';
 const hex = (n: number) => randomBytes(n).toString('hex');
@@ -130,14 +130,6 @@ async function redisDump(sys: System, id: (typeof POLLERS)[number]): Promise<{ k
   }
 }
 
-/** A well-formed Turso token signed by a key sqld does not know. */
-function foreignToken(): string {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${enc({ alg: 'EdDSA', typ: 'JWT' })}.${enc({ a: 'rw', iat: Math.floor(Date.now() / 1000), planted: hex(8) })}`;
-  return `${body}.${sign(null, Buffer.from(body), privateKey).toString('base64url')}`;
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 
 describe('planted secrets never reach an output', () => {
@@ -149,7 +141,7 @@ describe('planted secrets never reach an output', () => {
     ADMIN_TOKEN: `adm_planted_${hex(16)}`,
     GEMINI_API_KEY: `AIzaPlanted${hex(14)}`,
   };
-  const wrong = { TURSO_AUTH_TOKEN: foreignToken(), GITHUB_TOKEN: `ghs_Wrong${hex(14)}`, ADMIN_PASSWORD: `Wr0ng/pw+${hex(10)}`, ADMIN_TOKEN: `adm_wrong_${hex(16)}` };
+  const wrong = { TURSO_AUTH_TOKEN: foreignToken({ planted: hex(8) }), GITHUB_TOKEN: `ghs_Wrong${hex(14)}`, ADMIN_PASSWORD: `Wr0ng/pw+${hex(10)}`, ADMIN_TOKEN: `adm_wrong_${hex(16)}` };
   let sys: System;
   let spot: FakeMetalPriceApiHandle;
   const stopped: Proc[] = [];

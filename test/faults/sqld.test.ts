@@ -7,9 +7,6 @@
  *   a log line; its rows wait in the recovery log and land once it runs with the right token again.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateKeyPairSync, sign } from 'node:crypto';
-import { readdir, readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { runPoller } from '../support/cli.js';
 import {
   POLLERS,
@@ -26,32 +23,9 @@ import {
   until,
   waitUntil,
   type System,
+  foreignToken,
+  loggedKeys,
 } from './harness.js';
-
-/** A well-formed Turso token signed by a key sqld does not know. */
-function foreignToken(): string {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-  const body = `${enc({ alg: 'EdDSA', typ: 'JWT' })}.${enc({ a: 'rw', iat: Math.floor(Date.now() / 1000) })}`;
-  return `${body}.${sign(null, Buffer.from(body), privateKey).toString('base64url')}`;
-}
-
-/** Keys of every line of a poller's recovery logs. */
-async function loggedKeys(dir: string): Promise<Set<string>> {
-  const keys = new Set<string>();
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    if (!/^prices-.*\.jsonl$/.test(name)) continue;
-    for (const line of (await readFile(join(dir, name), 'utf8')).split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        keys.add(String((JSON.parse(line) as { key: string }).key));
-      } catch {
-        /* a torn line */
-      }
-    }
-  }
-  return keys;
-}
 
 describe('fault: the database (sqld)', () => {
   let sys: System;
