@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { VendorDirectory } from '../src/config/vendors.js';
 import type { RowSink } from '../src/recovery/row-sink.js';
 import { BLOCKED_VENDOR_REASON, judgeWall, type VendorWallStore } from '../src/scrape/retry-policy.js';
-import { scrapeTarget, type ScrapeDeps, type ScrapeReport } from '../src/scrape/scrape-target.js';
+import { scrapeTarget, type ScrapeDeps, type ScrapeReport, type TierAttempt } from '../src/scrape/scrape-target.js';
 import { failedRow, rowFromReport, type RowContext } from '../src/scrape/scrape-row.js';
 import { secondReading, type SecondReadingDeps } from '../src/scrape/second-reading.js';
 import { spotFor } from '../src/scrape/sanity.js';
@@ -133,7 +133,7 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     }
     tier = report.source;
     // One tier: `tier http`; an escalation: each tier tried and why (`tiers http blocked (...) -> browser ok`).
-    tried = report.tiers.length > 1 ? `tiers ${report.tiers.map((t) => `${t.tier} ${t.outcome}${t.why ? ` (${t.why})` : ''}`).join(' -> ')}` : `tier ${report.source}`;
+    tried = report.tiers.length > 1 ? `tiers ${report.tiers.map(describeTier).join(' -> ')}` : `tier ${report.source}`;
 
     if (report.kind === 'result' && deps.walls) report = await weighWall(report, target, deps);
 
@@ -186,7 +186,7 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
           target: { coin: target.coin, vendor: target.vendor, poller: job.data.pollerId },
           url: report.url,
           tier: report.source,
-          tiers: report.tiers.map((t) => `${t.tier} ${t.outcome}${t.why ? ` (${t.why})` : ''}`),
+          tiers: report.tiers.map(describeTier),
           source: row.source,
           outcome: row.outcome,
           price: row.price,
@@ -202,6 +202,11 @@ export function createScrapeProcessor(deps: ScrapeProcessorDeps): Processor<Scra
     const message = `${row.outcome}: ${row.reason ?? 'no reason given'}`;
     throw report.final ? new UnrecoverableError(message) : new Error(message);
   };
+}
+
+/** One tier tried, for job.log and the job's result: `http blocked (HTTP 403: ...)`. */
+function describeTier(t: TierAttempt): string {
+  return `${t.tier} ${t.outcome}${t.why ? ` (${t.why})` : ''}`;
 }
 
 /**

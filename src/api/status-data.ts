@@ -136,9 +136,15 @@ const PUBLISHED_FEED_NAMES: Readonly<Record<FeedName, string>> = {
 
 /** The feeds as the frontend sees them in the tree this server serves (`root()`), each against its threshold. */
 export function publishedFeedProbes(root: () => string | null, feeds: ReadonlyArray<FeedName>): FeedProbe[] {
+  // The probes of one page share one read of the tree (they are asked with the same `now`).
+  let last: { dir: string; now: number; health: ReturnType<typeof readFeedHealth> } | null = null;
+  const healthOf = (dir: string, now: number) => {
+    if (!last || last.dir !== dir || last.now !== now) last = { dir, now, health: readFeedHealth(dir, now) };
+    return last.health;
+  };
   return feeds.map((feed) => async ({ now }) => {
     const dir = root();
-    const age = dir ? (await readFeedHealth(dir, now)).feeds.find((f) => f.feed === feed) : undefined;
+    const age = dir ? (await healthOf(dir, now)).feeds.find((f) => f.feed === feed) : undefined;
     const maxAgeMs = (age?.staleAfterMinutes ?? FEED_STALE_AFTER_MINUTES[feed]) * 60_000;
     const base = { id: `published-${feed}`, name: PUBLISHED_FEED_NAMES[feed], maxAgeMs };
     if (!age) return { ...base, state: 'missing', lastAt: null, ageMs: null, detail: 'no published tree served yet' };

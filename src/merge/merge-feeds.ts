@@ -1,5 +1,5 @@
 import { stableStringify } from '../export/stable-json.js';
-import { isSimulatedSpotText } from '../spot/spot-files.js';
+import { byTimestampThenMetal, isSimulatedSpotText, type SpotFileEntry } from '../spot/spot-files.js';
 import { SIMULATED_PROVIDER } from '../spot/spot-store.js';
 
 /**
@@ -22,7 +22,8 @@ export function mergeFeedFile(path: string, texts: ReadonlyArray<string>): strin
   const values = texts.map(parse).filter((v) => v !== undefined);
   if (!values.length) return texts[0];
   if (relative.startsWith('hourly/') || relative.startsWith('spot-history-')) {
-    return stableStringify(unionBy(values, (e) => `${e.metal}|${e.timestamp}`).sort(byTimestampThenMetal));
+    // The entries passed their spot schema in parseBranch / readFeedFiles before they got here.
+    return stableStringify((unionBy(values, (e) => `${e.metal}|${e.timestamp}`) as unknown as SpotFileEntry[]).sort(byTimestampThenMetal));
   }
   if (relative === 'api/goldback-spot.json') {
     return stableStringify(values.filter(isObject).reduce((a, b) => (String(b.scraped_at ?? '') > String(a.scraped_at ?? '') ? b : a)));
@@ -64,11 +65,4 @@ function unionBy(lists: unknown[], key: (e: Record<string, unknown>) => string):
     }
   }
   return [...seen.values()];
-}
-
-function byTimestampThenMetal(a: Record<string, unknown>, b: Record<string, unknown>): number {
-  const ta = String(a.timestamp);
-  const tb = String(b.timestamp);
-  if (ta !== tb) return ta < tb ? -1 : 1;
-  return String(a.metal) < String(b.metal) ? -1 : String(a.metal) > String(b.metal) ? 1 : 0;
 }

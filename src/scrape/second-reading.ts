@@ -4,6 +4,8 @@ import { reconcile, type Reading, type Reconciled } from '../vision/consensus.js
 import type { VisionHints } from '../vision/vision-prompt.js';
 import type { VisionReader, VisionResult } from '../vision/vision-reader.js';
 import type { VisionRead } from '../vision/vision-store.js';
+import { Page } from './extract/dom.js';
+import { pageStock } from './extract/stock.js';
 import { judgePrice } from './sanity.js';
 
 /** Outcomes of a text scrape that a second reader may confirm or complete; the others (a wall, a 404) it may not. */
@@ -125,9 +127,10 @@ function plausibleRange(target: Target, spotUsdPerOz: number | null): { min: num
   return { min: Math.round(melt * 100) / 100, max: Math.round(melt * 300) / 100 };
 }
 
-/** An add-to-cart or buy button that is not disabled: what lets a vision in-stock beat a text out-of-stock. */
+/**
+ * An enabled buy control in the product area, as the extractor's stock rules read it (stock.ts pageStock): what lets
+ * a vision in-stock beat a text out-of-stock.
+ */
 export function hasEnabledBuyButton(html: string | null): boolean {
-  if (!html) return false;
-  const buttons = html.match(/<(button|input|a)\b[^>]*>(?:[^<]{0,80}<\/\1>)?/gi) ?? [];
-  return buttons.some((b) => /add\s+to\s+(cart|bag|basket)|buy\s+now/i.test(b) && !/\bdisabled\b|aria-disabled="true"/i.test(b));
+  return html ? pageStock(new Page(html)).control === 'in_stock' : false;
 }
