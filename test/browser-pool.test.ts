@@ -13,6 +13,7 @@ import { findChromium } from './support/chromium.js';
 import { tempDir } from './support/temp.js';
 import { waitUntil } from './support/wait.js';
 import { alive, descendants, processes, type Proc } from './support/processes.js';
+import { forwardRequest } from './support/forward-proxy.js';
 
 // ------------------------------------------------------------------ processes (read from /proc, no ps parsing)
 
@@ -119,18 +120,7 @@ function proxyHandler(req: http.IncomingMessage, res: http.ServerResponse): void
   }
   proxyAuthorized += 1;
   const target = new URL(req.url ?? '/');
-  const upstream = http.request(
-    { host: '127.0.0.1', port: target.port, path: target.pathname + target.search, method: req.method, headers: { ...req.headers, host: target.host } },
-    (up) => {
-      res.writeHead(up.statusCode ?? 502, up.headers);
-      up.pipe(res);
-    },
-  );
-  upstream.on('error', () => {
-    res.writeHead(502);
-    res.end();
-  });
-  req.pipe(upstream);
+  forwardRequest(req, res, { host: '127.0.0.1', port: target.port, path: target.pathname + target.search, headers: { ...req.headers, host: target.host } });
 }
 
 // ------------------------------------------------------------------ pools

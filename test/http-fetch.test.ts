@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo } from 'node:net';
+import { forwardRequest } from './support/forward-proxy.js';
 import {
   DEFAULT_USER_AGENT,
   FetchError,
@@ -133,18 +134,7 @@ function startProxy(): Promise<void> {
     }
     const headers = { ...req.headers };
     delete headers['proxy-authorization'];
-    const upstream = http.request(
-      { host: target.hostname, port: target.port, path: target.pathname + target.search, method: req.method, headers },
-      (up) => {
-        res.writeHead(up.statusCode ?? 502, up.headers);
-        up.pipe(res);
-      },
-    );
-    upstream.on('error', () => {
-      res.writeHead(502);
-      res.end();
-    });
-    req.pipe(upstream);
+    forwardRequest(req, res, { host: target.hostname, port: target.port, path: target.pathname + target.search, headers });
   });
   proxyServer.on('connect', (req: http.IncomingMessage, clientSocket: net.Socket, head: Buffer) => {
     openSockets.add(clientSocket);
