@@ -12,8 +12,13 @@ import { RecoveryLog, comparePositions, type LogPosition } from './recovery-log.
 import { replayLog, type ReplayOptions } from './replay.js';
 
 export interface RowSinkOptions {
-  /** First wait before probing the database again after a failure, in ms. Default 2000; doubles up to 60000. */
+  /** First wait before probing the database again after a failure, in ms. Default 2000; doubles up to `maxRetryMs`. */
   retryMs?: number;
+  /**
+   * Longest wait between two probes, in ms: the bound on the time from the database's return to the replay.
+   * Default 15000 (a probe is one cheap statement; a longer wait only delays the recovery).
+   */
+  maxRetryMs?: number;
   logger?: Logger;
   /**
    * Asks whether the database answers before the replay touches it, within a deadline (throws when it does not).
@@ -156,7 +161,7 @@ export class RowSink {
       this.retryMs = this.options.retryMs ?? 2000;
       this.options.logger?.info({ replayed: first.read + rest.read, inserted: first.inserted + rest.inserted }, 'database is back; recovery log replayed');
     } catch (err) {
-      this.retryMs = Math.min(this.retryMs * 2, 60_000);
+      this.retryMs = Math.min(this.retryMs * 2, this.options.maxRetryMs ?? 15_000);
       this.options.logger?.warn({ err: (err as Error).message, retryInMs: this.retryMs }, isRefusedToken(err) ? `${REFUSED_TOKEN_HINT}; rows wait in the recovery log` : 'database still unreachable');
       this.scheduleRecovery();
     }
