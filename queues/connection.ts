@@ -1,5 +1,9 @@
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redisOutages, type RedisOutageTracker } from './redis-outage.js';
+import { describeSeeds, isClusterUrl, parseRedisTarget } from '../src/redis/redis-target.js';
+
+/** What `createRedisConnection` returns: one Redis, or a Redis Cluster when REDIS_URL is `redis-cluster://...`. BullMQ takes both. */
+export type RedisConnection = Redis | Cluster;
 
 export interface ConnectionOptions {
   /** Workers and blocking readers need `maxRetriesPerRequest: null` (BullMQ requirement). Default true. */
@@ -51,14 +55,101 @@ export class TrackedRedis extends Redis {
   }
 }
 
-/** An ioredis connection for BullMQ. The URL may carry a password; it is never logged. */
+/**
+ * A Redis Cluster client tracked like TrackedRedis: its connection errors, and those of its node connections, go
+ * to the outage tracker; `ready` ends an outage; its duplicates (BullMQ's blocking connections) are tracked alike.
+ */
+export class TrackedCluster extends Cluster {
+  private readonly outages: RedisOutageTracker;
+  private readonly seeds: ClusterNode[];
+  /** The seeds, host:port comma-separated, never the password. */
+  readonly endpoint: string;
+
+  constructor(seeds: ClusterNode[], options: ClusterOptions, outages: RedisOutageTracker = redisOutages, endpoint = describeNodes(seeds)) {
+    super(seeds, options);
+    this.seeds = seeds;
+    this.outages = outages;
+    this.endpoint = endpoint;
+    outages.useEndpoint(endpoint);
+    this.on('error', () => undefined);
+    // A node's connection failing (refused, reset) is the same outage: one line for all of them.
+    this.on('node error', (err: unknown, node?: string) => this.outages.failed(err, node ?? this.endpoint));
+    this.on('ready', () => this.outages.ready());
+    // A node that comes back (a master restarted) ends the outage its errors started; the cluster stays 'ready'.
+    this.on('+node', (node: Redis) => node.on('ready', () => this.outages.ready()));
+  }
+
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    if (event === 'error') {
+      // "Failed to refresh slots cache" says less than the last node's error it carries (ECONNREFUSED...).
+      const err = args[0] as { lastNodeError?: unknown } | undefined;
+      (this.outages ?? redisOutages).failed(err?.lastNodeError ?? err, this.endpoint ?? 'redis cluster');
+      return true;
+    }
+    return super.emit(event, ...args);
+  }
+
+  override duplicate(overrideStartupNodes?: ClusterNode[], overrideOptions?: ClusterOptions): Cluster {
+    const seeds = overrideStartupNodes?.length ? overrideStartupNodes : this.seeds.slice(0);
+    const options = { ...this.options, ...overrideOptions };
+    return new TrackedCluster(seeds, options, this.outages, overrideStartupNodes?.length ? describeNodes(seeds) : this.endpoint);
+  }
+}
+
+function describeNodes(nodes: ClusterNode[]): string {
+  return describeSeeds(
+    nodes.map((n) => (typeof n === 'object' ? { host: n.host ?? '127.0.0.1', port: n.port ?? 6379 } : typeof n === 'number' ? { host: '127.0.0.1', port: n } : { host: String(n), port: 6379 })),
+  );
+}
+
+/** Keep reconnecting with a capped backoff: Redis restarts must not kill the process. */
+const reconnectDelay = (times: number) => Math.min(200 * times, 5000);
+
+/**
+ * An ioredis connection for BullMQ: a `Redis` for `redis://` and `rediss://` URLs, a `Cluster` (TrackedCluster) for
+ * `redis-cluster://host1:port1,host2:port2,...` (see queues/redis-target.ts). The URL may carry a password; it is never logged.
+ *
+ * Typed `Redis` so that every caller keeps compiling; what it returns is a `RedisConnection`, and a cluster offers
+ * what the callers use (commands, Lua scripts and MULTI on one hash slot, BullMQ, duplicate, quit/disconnect).
+ * What must scan keys checks `isCluster` (src/redis/delete-keys.ts, queues/discover-queues.ts). Use
+ * `openRedisConnection` where the honest type is wanted.
+ */
 export function createRedisConnection(url: string, options: ConnectionOptions = {}): Redis {
+  return openRedisConnection(url, options) as Redis;
+}
+
+/** `createRedisConnection`, typed as what it is: one Redis or a Cluster. */
+export function openRedisConnection(url: string, options: ConnectionOptions = {}): RedisConnection {
+  const maxRetriesPerRequest = options.blocking === false ? 3 : null;
+  // A single Redis's URL goes to ioredis as before (REDIS_URL is checked in src/config/env.ts).
+  const target = isClusterUrl(url) ? parseRedisTarget(url) : null;
+  if (target?.kind === 'cluster') {
+    return new TrackedCluster(
+      target.seeds,
+      {
+        // Every node connection gets these; BullMQ reads maxRetriesPerRequest here on a cluster (null for blocking use).
+        redisOptions: {
+          maxRetriesPerRequest,
+          enableReadyCheck: true,
+          connectionName: options.connectionName,
+          ...(target.username ? { username: target.username } : {}),
+          ...(target.password ? { password: target.password } : {}),
+          ...(target.tls ? { tls: {} } : {}),
+        },
+        // Ready only when CLUSTER INFO says cluster_state:ok.
+        enableReadyCheck: true,
+        clusterRetryStrategy: reconnectDelay,
+        // A master that restarts without slot changes is reconnected to, not only found again after a MOVED.
+        clusterNodeRetryStrategy: reconnectDelay,
+      },
+      options.outages,
+    );
+  }
   const opts: RedisOptions = {
-    maxRetriesPerRequest: options.blocking === false ? 3 : null,
+    maxRetriesPerRequest,
     enableReadyCheck: true,
     connectionName: options.connectionName,
-    // Keep reconnecting with a capped backoff: Redis restarts must not kill the process.
-    retryStrategy: (times) => Math.min(200 * times, 5000),
+    retryStrategy: reconnectDelay,
   };
   return new TrackedRedis(url, opts, options.outages);
 }
@@ -79,7 +170,7 @@ export function onRedisErrors<T extends { on(event: 'error', listener: (err: Err
 }
 
 /** Redis memory policy; anything but `noeviction` can silently drop queue state. */
-export async function checkMemoryPolicy(redis: Redis): Promise<string | null> {
+export async function checkMemoryPolicy(redis: RedisConnection): Promise<string | null> {
   try {
     const res = (await redis.config('GET', 'maxmemory-policy')) as string[];
     return res?.[1] ?? null;

@@ -1,21 +1,30 @@
 import type { Redis } from 'ioredis';
+import type { RedisConnection } from './connection.js';
 
-/** Every queue under the prefix (`{prefix}:{name}:meta`, found with SCAN), and the deeper prefixes seen (`demo:api1`). */
-export async function discoverQueues(redis: Redis, prefix: string): Promise<{ queues: string[]; nestedPrefixes: string[] }> {
+/**
+ * Every queue under the prefix (`{prefix}:{name}:meta`, found with SCAN), and the deeper prefixes seen (`demo:api1`).
+ * On a Redis Cluster every master is scanned: SCAN sees the keys of the node it runs on only.
+ */
+export async function discoverQueues(redis: RedisConnection, prefix: string): Promise<{ queues: string[]; nestedPrefixes: string[] }> {
   const queues = new Set<string>();
   const nested = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) {
-      const name = key.slice(prefix.length + 1, -':meta'.length);
-      if (!name) continue;
-      // A name with ':' is a queue under a longer prefix (the demo's `demo:api1`), not one of ours.
-      if (name.includes(':')) nested.add(`${prefix}:${name.slice(0, name.lastIndexOf(':'))}`);
-      else queues.add(name);
-    }
-  } while (cursor !== '0');
+  // On a cluster, a command first: it waits for the cluster's layout, before which nodes() may still be empty.
+  if (redis.isCluster) await redis.ping();
+  const nodes: Redis[] = redis.isCluster ? (redis as Exclude<RedisConnection, Redis>).nodes('master') : [redis as Redis];
+  for (const node of nodes) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) {
+        const name = key.slice(prefix.length + 1, -':meta'.length);
+        if (!name) continue;
+        // A name with ':' is a queue under a longer prefix (the demo's `demo:api1`), not one of ours.
+        if (name.includes(':')) nested.add(`${prefix}:${name.slice(0, name.lastIndexOf(':'))}`);
+        else queues.add(name);
+      }
+    } while (cursor !== '0');
+  }
   return { queues: [...queues].sort(), nestedPrefixes: [...nested].sort() };
 }
 

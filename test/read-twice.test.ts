@@ -286,6 +286,14 @@ describe('every page read twice: text (HTTP or Chromium) and vision (fake Gemini
       expect(body.subarray(0, 3)).toEqual(Buffer.from([0xff, 0xd8, 0xff]));
       expect(body.equals(readFileSync(file))).toBe(true);
     }
+    // The status page links each cell to its screenshot (JSON and HTML).
+    const status = (await (await fetch(`${p.api!.url}/status`)).json()) as { grid: { cells: Array<{ coin: string; vendor: string; screenshot?: { url: string } }> } };
+    const html = await (await fetch(`${p.api!.url}/?refresh=0`)).text();
+    for (const d of done) {
+      const url = `/screenshots/${d.vendor}/${d.coin}.jpg`;
+      expect(status.grid.cells.find((c) => c.coin === d.coin && c.vendor === d.vendor)?.screenshot?.url, `${d.coin}@${d.vendor}`).toBe(url);
+      expect(html).toContain(`href="${url}"`);
+    }
   });
 
   it('with vision reading a price 20% off: disagree, confidence at most 70, the price nearer the window median (the truth) published', async () => {

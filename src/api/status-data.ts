@@ -30,6 +30,10 @@ export interface StatusSources {
   recoveryBacklog(): Promise<RecoveryBacklog>;
   /** The publish log of this poller's Redis; absent when the server was started without it. */
   publishLog?: () => Promise<PublishLogView>;
+  /** The latest screenshot of each target (browser tier), as `{vendor}/{coin}` under `screenshotBase`; absent without a browser tier. */
+  screenshots?: () => Promise<ReadonlyArray<{ coin: string; vendor: string; modifiedAt: number }>>;
+  /** URL path the API serves screenshots under, e.g. `/screenshots`. */
+  screenshotBase?: string;
 }
 
 /** A feed's freshness: `configured` is a fixed value (no feed yet), `missing` is neither feed nor value. */
@@ -158,6 +162,8 @@ export const DEFAULT_FEEDS: ReadonlyArray<FeedProbe> = [dealerFeed, spotFeed];
 export interface GridCell extends Cell {
   coin: string;
   vendor: string;
+  /** URL of the target's latest screenshot and when it was taken, when the browser tier keeps one. */
+  screenshot?: { url: string; at: string };
 }
 
 export interface BranchStatus {
@@ -281,6 +287,15 @@ export function buildGrid(
   return { coins, vendors, cells };
 }
 
+/** Gives each cell with a stored screenshot its URL (`{base}/{vendor}/{coin}.jpg`) and time. */
+function linkScreenshots(cells: GridCell[], shots: ReadonlyArray<{ coin: string; vendor: string; modifiedAt: number }>, base: string): void {
+  const byKey = new Map(shots.map((s) => [`${s.coin}:${s.vendor}`, s]));
+  for (const cell of cells) {
+    const shot = byKey.get(`${cell.coin}:${cell.vendor}`);
+    if (shot) cell.screenshot = { url: `${base}/${encodeURIComponent(cell.vendor)}/${encodeURIComponent(cell.coin)}.jpg`, at: new Date(shot.modifiedAt).toISOString() };
+  }
+}
+
 function branchStatus(head: BranchHead | undefined, branch: string, now: number, maxAgeMs: number): BranchStatus {
   if (!head) return { branch, state: 'error', sha: null, committedAt: null, ageMs: null, maxAgeMs, error: 'not read' };
   if (head.error) return { branch, state: 'error', sha: null, committedAt: null, ageMs: null, maxAgeMs, error: head.error };
@@ -313,13 +328,16 @@ export async function gatherStatus(options: GatherOptions): Promise<StatusData> 
         (err) => ({ log: null, error: messageOf(err) }),
       )
     : Promise.resolve({ log: null, error: 'the API role was started without the publish log reader' });
+  // A screenshot folder that cannot be read only costs the links.
+  const shotsP = sources.screenshots ? sources.screenshots().catch(() => []) : Promise.resolve([]);
   const [counts, outcomes, streaks] = await Promise.all([sources.counts(), sources.outcomes(), sources.failureStreaks(view)]);
-  const [heads, recovery, publish] = await Promise.all([headsP, backlogP, logP]);
+  const [heads, recovery, publish, shots] = await Promise.all([headsP, backlogP, logP, shotsP]);
 
   const own = outcomes.filter((o) => o.poller_id === config.pollerId);
   const byPoller = new Map<string, TargetOutcome[]>();
   for (const o of outcomes) byPoller.set(o.poller_id, [...(byPoller.get(o.poller_id) ?? []), o]);
   const grid = buildGrid(catalogue, config, byPoller.get(view) ?? [], streaks, now);
+  linkScreenshots(grid.cells, shots, sources.screenshotBase ?? '/screenshots');
   const listedCells = grid.cells.filter((c) => c.state !== 'unlisted');
   const headByBranch = new Map(heads.map((h) => [h.branch, h]));
   const branchMaxAge = FRESH_INTERVALS * config.intervalMs;

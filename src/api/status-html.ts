@@ -270,7 +270,8 @@ function renderGrid(data: StatusData, options: RenderOptions): string {
         c.failures ? `data-failures="${c.failures}"` : '',
         `title="${esc(cellTitle(c, coin.name, vendorName.get(v.id) ?? v.id))}"`,
       ].filter(Boolean);
-      return `<td ${attrs.join(' ')}>${text.main || text.sub ? `<span class="p">${esc(text.main)}</span><span class="a">${esc(text.sub)}</span>` : ''}</td>`;
+      const shot = c.screenshot ? `<a class="shot" href="${esc(c.screenshot.url)}" target="_blank" rel="noopener" title="screenshot taken ${esc(utc(c.screenshot.at))}" aria-label="screenshot of ${esc(coin.name)} at ${esc(vendorName.get(v.id) ?? v.id)}">&#128247;</a>` : '';
+      return `<td ${attrs.join(' ')}>${text.main || text.sub ? `<span class="p">${esc(text.main)}${shot}</span><span class="a">${esc(text.sub)}</span>` : shot}</td>`;
     });
     return `<tr><th scope="row" class="coin" data-coin="${esc(coin.slug)}" title="${esc(coin.slug)} (${esc(coin.metal)})">${esc(coin.name)}</th>${tds.join('')}</tr>`;
   });
@@ -286,7 +287,7 @@ ${rows.join('\n')}
 </tbody>
 </table>
 </div>
-<p class="muted small">Each cell: the last price read and its age. Failing, blocked and rejected cells count the failed attempts in a row and say since when (the first failure of the streak). Hover a cell for the reason.</p>
+<p class="muted small">Each cell: the last price read and its age. Failing, blocked and rejected cells count the failed attempts in a row and say since when (the first failure of the streak). Hover a cell for the reason; &#128247; opens the latest screenshot the browser tier took of the page.</p>
 </section>`;
 }
 
@@ -354,6 +355,7 @@ table.grid th.coin{position:sticky;left:0;z-index:2;background:#fff;text-align:l
 table.grid thead th.coin{z-index:3;vertical-align:bottom}
 td.cell{padding:2px 6px;text-align:right;white-space:nowrap;height:34px;vertical-align:middle}
 td.cell .p{display:block;font-weight:600;font-variant-numeric:tabular-nums;line-height:1.2}
+td.cell a.shot{margin-left:3px;font-size:10px;text-decoration:none;opacity:.7}
 td.cell .a{display:block;font-size:10.5px;line-height:1.2;opacity:.9}
 .s-fresh{background:var(--fresh);color:var(--fresh-fg)}
 .s-stale{background:var(--stale);color:var(--stale-fg)}

@@ -23,6 +23,10 @@ export interface StatusPageDeps {
    * queues/: the composition layer passes it (src/roles/status-sources.ts); without it the page says so.
    */
   publishLog?: () => Promise<PublishLogView>;
+  /** The stored screenshots (the browser tier's ScreenshotStore.list), linked from the grid's cells; default none. */
+  screenshots?: StatusSources['screenshots'];
+  /** URL path the screenshots are served under. Default `/screenshots`. */
+  screenshotBase?: string;
   /** Feeds whose age the page shows; default DEFAULT_FEEDS (dealer scrapes, configured spot). */
   feeds?: ReadonlyArray<FeedProbe>;
   /** How long branch heads and the recovery backlog are reused between page loads, ms. Default 5000. */
@@ -55,6 +59,7 @@ export function statusPageRouter(deps: StatusPageDeps): Router {
     ),
     recoveryBacklog: cached(() => readRecoveryBacklog(config.recoveryLogDir), ttl),
     publishLog: deps.publishLog,
+    ...(deps.screenshots ? { screenshots: cached(deps.screenshots, ttl), screenshotBase: deps.screenshotBase } : {}),
   };
   const secrets = [...secretValues(), config.githubToken, config.databaseToken, config.admin.password, config.admin.token];
   const scrub = (text: string) => redactText(text, secrets);

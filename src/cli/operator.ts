@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
 import { Queue, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import { describeSeeds, isClusterUrl, parseRedisTarget } from '../redis/redis-target.js';
 import { loadCatalogue, type Catalogue } from '../catalogue/load.js';
 import type { Config } from '../config/env.js';
 import { describeDatabaseUrl } from '../store/database.js';
@@ -40,6 +41,10 @@ export function redisUrlOf(config: Config): string {
 /** The Redis URL without its password, for messages. */
 export function describeRedisUrl(url: string): string {
   try {
+    if (isClusterUrl(url)) {
+      const target = parseRedisTarget(url);
+      if (target.kind === 'cluster') return `${target.tls ? 'rediss' : 'redis'}-cluster://${describeSeeds(target.seeds)}`;
+    }
     const u = new URL(url);
     return `${u.protocol}//${u.hostname}${u.port ? `:${u.port}` : ''}${u.pathname && u.pathname !== '/' ? u.pathname : ''}`;
   } catch {
@@ -56,6 +61,18 @@ export function redisHint(config: Config): string {
 
 /** One connection for a short command: gives up after a few seconds instead of retrying for ever. */
 function shortLivedRedis(url: string, timeoutMs: number): Redis {
+  const target = isClusterUrl(url) ? parseRedisTarget(url) : null;
+  if (target?.kind === 'cluster') {
+    // A cluster answers the same commands (queue discovery and key deletion scan every master); typed as one Redis like createRedisConnection's.
+    const cluster = new Cluster(target.seeds, {
+      lazyConnect: true,
+      enableOfflineQueue: true,
+      clusterRetryStrategy: (times) => (times > 3 ? null : 200 * times),
+      redisOptions: { connectTimeout: timeoutMs, maxRetriesPerRequest: 2, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}), ...(target.tls ? { tls: {} } : {}) },
+    });
+    cluster.on('error', () => undefined);
+    return cluster as unknown as Redis;
+  }
   const redis = new Redis(url, {
     lazyConnect: true,
     connectTimeout: timeoutMs,

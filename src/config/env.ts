@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 import { DEFAULT_GOLDBACK_RATE_URL } from '../goldback/scrape-goldback.js';
+import { clusterPrefixProblem, isClusterUrl, parseRedisTarget, RedisTargetError } from '../redis/redis-target.js';
 
 /** A configuration that cannot be used. The message names every bad variable and what it expects. */
 export class ConfigError extends Error {
@@ -32,10 +33,18 @@ function isHostSyntax(s: string): boolean {
   return h.length <= 253 && /^(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(h);
 }
 
+/** One Redis (redis://, rediss://) or a Redis Cluster's seed nodes (redis-cluster://h1:p1,h2:p2; queues/redis-target.ts). */
 const redisUrl = z
   .string()
   .trim()
-  .refine((s) => /^rediss?:\/\//.test(s) && URL.canParse(s), 'expected redis://host:port[/db] or rediss://...');
+  .superRefine((s, ctx) => {
+    try {
+      parseRedisTarget(s);
+    } catch (err) {
+      // The parser's messages never carry the password.
+      ctx.addIssue({ code: 'custom', message: err instanceof RedisTargetError ? err.message : 'expected redis://host:port[/db], rediss://... or redis-cluster://host1:port1,host2:port2,...' });
+    }
+  });
 
 const databaseUrl = z
   .string()
@@ -47,7 +56,8 @@ const envSchema = z.object({
   POLLER_ID: z.string().trim().regex(/^[a-z][a-z0-9-]{0,31}$/, 'expected a short lowercase id such as api1').default('api1'),
   POLLER_STAGGER_MINUTES: int(0, 1440).optional(),
   REDIS_URL: redisUrl.optional(),
-  REDIS_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.:-]+$/, 'expected letters, digits, _ . : or -').default('bull'),
+  // Braces make a hash tag, which a Redis Cluster needs (checked with REDIS_URL in loadConfig): {staktrakr}.
+  REDIS_PREFIX: z.string().trim().regex(/^[A-Za-z0-9_.:{}-]+$/, 'expected letters, digits, _ . : - or a {hash tag}').default('bull'),
   TURSO_DATABASE_URL: databaseUrl.default('file:var/prices.db'),
   TURSO_AUTH_TOKEN: z.string().trim().min(1).optional(),
   CATALOGUE_PATH: z.string().trim().min(1).default('config/providers.json'),
@@ -249,6 +259,10 @@ export function loadConfig(env: EnvInput = process.env): Config {
   const e = parsed.data;
   if ((e.ADMIN_USER === undefined) !== (e.ADMIN_PASSWORD === undefined)) {
     throw new ConfigError([`${e.ADMIN_USER === undefined ? 'ADMIN_USER' : 'ADMIN_PASSWORD'}: expected together with ${e.ADMIN_USER === undefined ? 'ADMIN_PASSWORD' : 'ADMIN_USER'} (basic auth needs both)`]);
+  }
+  if (e.REDIS_URL && isClusterUrl(e.REDIS_URL)) {
+    const problem = clusterPrefixProblem(e.REDIS_PREFIX);
+    if (problem) throw new ConfigError([`REDIS_PREFIX: ${problem}`]);
   }
   if (e.SPOT_FEED === 'api' && !e.METAL_PRICE_API_KEY) {
     throw new ConfigError(['METAL_PRICE_API_KEY: expected with SPOT_FEED=api (the key of your MetalPriceAPI account); or set SPOT_FEED=simulated or off']);

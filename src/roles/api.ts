@@ -29,6 +29,7 @@ import { existsSync } from 'node:fs';
 import { dataRouter } from '../api/serve-data.js';
 import { readFeedHealth, type FeedName } from '../api/feed-health.js';
 import { ServedBranch } from '../api/served-branch.js';
+import { ScreenshotStore } from '../browser/screenshot-store.js';
 
 /** Where Prometheus scrapes. */
 export const METRICS_PATH = '/metrics';
@@ -175,7 +176,9 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
       }
     : null;
   const feeds = [dealerFeed, spotFeed, visionFeed(vision), ...(config.serve.from === 'off' ? [] : publishedFeedProbes(servedRoot, [...judged]))];
-  app.use(statusPageRouter({ ...options, ...statusPageSources(options), feeds }));
+  // The grid links each target's latest screenshot (the same store the browser tier writes, read without following links).
+  const screenshots = new ScreenshotStore({ dir: config.browser.screenshotDir, maxFiles: config.browser.screenshotMaxFiles, maxBytes: config.browser.screenshotMaxBytes });
+  app.use(statusPageRouter({ ...options, ...statusPageSources(options), feeds, screenshots: () => screenshots.list(), screenshotBase: SCREENSHOTS_PATH }));
   let server: Server;
   try {
     server = await new Promise((resolve, reject) => {
