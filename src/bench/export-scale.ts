@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { createClient } from '@libsql/client';
@@ -60,6 +61,7 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   const say = options.progress ?? (() => undefined);
   const days = options.days ?? 30;
   const pollers = options.pollers ?? ['api1', 'api2', 'api3'];
+  await mkdir(options.workdir, { recursive: true });
   const db = join(options.workdir, 'history.db');
   const targets = options.catalogue.targets.map((t) => ({ coin: t.coin, vendor: t.vendor }));
   const now = new Date();

@@ -35,3 +35,17 @@ export function reportError(err: unknown, command: string): number {
   process.stderr.write(`poller ${command}: unexpected failure: ${stack}\n`);
   return 1;
 }
+
+/**
+ * A command could not do what was asked (no Redis, no worker, a job that failed or timed out, a missing
+ * database): one line for a person, no stack, exit status 1. Bad arguments are UsageError (exit 2).
+ */
+export class OperatorError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 1,
+  ) {
+    super(message);
+    this.name = 'OperatorError';
+  }
+}

@@ -6,8 +6,8 @@ import { OperatorError, printResult } from './operator.js';
 import { publishNow, type PublishNowArgs } from './publish-now.js';
 
 /** The feed jobs an operator can run now. */
-export const FEED_JOBS = ['spot-latest', 'spot-backfill', 'spot-history', 'goldback', 'sync'] as const;
-export type FeedJobChoice = (typeof FEED_JOBS)[number];
+import type { FeedJobChoice } from './feed-job-choice.js';
+export { FEED_JOBS, type FeedJobChoice } from './feed-job-choice.js';
 
 /**
  * `poller feed-now <job>`: one feed job (cause `manual`, one attempt) on the spot queue, or the sync on the sync

@@ -1,25 +1,10 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { BENCH_SECTIONS, runBench, type BenchSection } from '../bench/run-bench.js';
+import { BENCH_SECTIONS, type BenchSection } from '../bench/sections.js';
 import { scrubSecrets } from '../log.js';
-import { demoCommand } from './demo-command.js';
-import { doctorCommand } from './doctor-command.js';
-import { reportError, UsageError } from './errors.js';
-import { exportCommand } from './export-command.js';
-import { exportNowCommand } from './export-now-command.js';
-import { extractCommand } from './extract-command.js';
-import { fleetCommand } from './fleet-command.js';
-import { importLogCommand } from './import-log-command.js';
-import { mergeNowCommand } from './merge-now-command.js';
-import { FEED_JOBS, feedNowCommand, type FeedJobChoice } from './feed-now-command.js';
-import { OperatorError, secondsArg } from './operator.js';
-import { pauseCommand } from './pause-command.js';
-import { queuesCommand } from './queues-command.js';
-import { resumeCommand } from './resume-command.js';
-import { initRemoteCommand } from './init-remote-command.js';
-import { retryFailedCommand } from './retry-failed-command.js';
-import { runRoles } from './run-roles.js';
-import { statusCommand } from './status-command.js';
-import { triggerCommand } from './trigger-command.js';
+import { OperatorError, reportError, UsageError } from './errors.js';
+import { FEED_JOBS, type FeedJobChoice } from './feed-job-choice.js';
+
+// Each command's module is imported when the command runs: \`poller X --help\` and a short command load only what they use.
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -50,28 +35,28 @@ const COMMANDS: Record<string, Command> = {
 (this poller's branch), the merger (main) and the API (health and status) in one process. Without REDIS_URL it uses 127.0.0.1:6379 or starts a private
 redis-server. SIGTERM or Ctrl-C: stop taking jobs, finish or hand back running ones, exit 0.
 ${ENV_NOTE}`,
-    run: () => runRoles(['scheduler', 'worker', 'exporter', 'merger', 'api'], 'start'),
+    run: async () => (await import('./run-roles.js')).runRoles(['scheduler', 'worker', 'exporter', 'merger', 'api'], 'start'),
   },
   scheduler: {
     summary: 'keep BullMQ job schedulers equal to the catalogue (one per enabled coin x vendor)',
     usage: 'poller scheduler',
     help: `Reconciles at start and whenever the catalogue file changes; a broken edit is refused and the last
 good catalogue stays in force. Safe to run twice at once. ${ENV_NOTE}`,
-    run: () => runRoles(['scheduler'], 'scheduler'),
+    run: async () => (await import('./run-roles.js')).runRoles(['scheduler'], 'scheduler'),
   },
   worker: {
     summary: 'run scrape workers, one per vendor queue (scale out: docker compose up --scale worker=N)',
     usage: 'poller worker',
     help: `Takes jobs from scrape.{vendor} queues with each vendor's concurrency and rate limit, writes every row
 to the recovery log and the database. ${ENV_NOTE}`,
-    run: () => runRoles(['worker'], 'worker'),
+    run: async () => (await import('./run-roles.js')).runRoles(['worker'], 'worker'),
   },
   api: {
     summary: 'serve /healthz and /status over HTTP (API_HOST:API_PORT)',
     usage: 'poller api',
     help: `GET /healthz answers 200 when the database answers, 503 otherwise; GET /status gives row counts and
 failing targets. ${ENV_NOTE}`,
-    run: () => runRoles(['api'], 'api'),
+    run: async () => (await import('./run-roles.js')).runRoles(['api'], 'api'),
   },
   exporter: {
     summary: 'export this poller\'s data/ tree and publish it on its branch (apiN), throttled',
@@ -80,7 +65,7 @@ failing targets. ${ENV_NOTE}`,
 EXPORT_MIN_INTERVAL_MS, and by a safety-net scheduler every EXPORT_EVERY_MINUTES), builds the data/ tree
 from the database incrementally, checks every file against the contract, commits it whole on branch
 POLLER_ID and force-pushes it to API_DATA_REPO, then asks for a merge. ${ENV_NOTE}`,
-    run: () => runRoles(['exporter'], 'exporter'),
+    run: async () => (await import('./run-roles.js')).runRoles(['exporter'], 'exporter'),
   },
   merger: {
     summary: 'merge the poller branches (PUBLISH_BRANCHES) into main, after exports and every 5 minutes',
@@ -88,7 +73,7 @@ POLLER_ID and force-pushes it to API_DATA_REPO, then asks for a merge. ${ENV_NOT
     help: `Fetches api1..apiN, unions them (newest entry per vendor wins, medians recomputed), skips a branch
 that is missing or invalid, writes the SQLite snapshot at most every SNAPSHOT_EVERY_HOURS, and pushes main
 with a lease so that two mergers never overwrite each other. ${ENV_NOTE}`,
-    run: () => runRoles(['merger'], 'merger'),
+    run: async () => (await import('./run-roles.js')).runRoles(['merger'], 'merger'),
   },
   export: {
     summary: 'write one poller\'s data/ tree into a folder, without git',
@@ -99,9 +84,9 @@ file checked against the contract). For people who want to look.
   --poller ID    whose rows (default POLLER_ID)
   --all          every poller's rows together`,
     options: { out: { type: 'string' }, poller: { type: 'string' }, all: { type: 'boolean' } },
-    run: (v) => {
+    run: async (v) => {
       if (!v.out) throw new UsageError('--out DIR is required');
-      return exportCommand({ out: v.out as string, pollerId: v.all ? null : ((v.poller as string | undefined) ?? undefined) });
+      return (await import('./export-command.js')).exportCommand({ out: v.out as string, pollerId: v.all ? null : ((v.poller as string | undefined) ?? undefined) });
     },
   },
   'import-log': {
@@ -115,9 +100,9 @@ database does not have yet; importing twice adds nothing. Old-format lines
 Prints a JSON report (files, rows, added, alreadyPresent, skipped) on stdout, progress on stderr.`,
     options: { 'dry-run': { type: 'boolean' }, 'legacy-poller': { type: 'string' } },
     positionals: true,
-    run: (v, p) => {
+    run: async (v, p) => {
       if (p.length !== 1) throw new UsageError('give one file or folder: poller import-log <file|folder>');
-      return importLogCommand({ path: p[0], dryRun: !!v['dry-run'], legacyPollerId: v['legacy-poller'] as string | undefined });
+      return (await import('./import-log-command.js')).importLogCommand({ path: p[0], dryRun: !!v['dry-run'], legacyPollerId: v['legacy-poller'] as string | undefined });
     },
   },
   extract: {
@@ -134,9 +119,9 @@ Exit status 0 whatever the outcome.
       vendor: { type: 'string' }, coin: { type: 'string' }, file: { type: 'string' }, url: { type: 'string' },
       catalogue: { type: 'string' }, metal: { type: 'string' }, weight: { type: 'string' },
     },
-    run: (v) => {
+    run: async (v) => {
       if (!v.vendor || !v.coin) throw new UsageError('--vendor and --coin are required');
-      return extractCommand({
+      return (await import('./extract-command.js')).extractCommand({
         vendor: v.vendor as string, coin: v.coin as string, file: v.file as string | undefined, url: v.url as string | undefined,
         catalogue: (v.catalogue as string) ?? process.env.CATALOGUE_PATH ?? 'config/providers.json',
         vendors: process.env.VENDORS_PATH ?? 'config/vendors.json', metal: v.metal as string | undefined, weight: v.weight as string | undefined,
@@ -154,8 +139,8 @@ Admin endpoints: GET /_fleet/health, /_fleet/stats, /_fleet/truth?vendor=&coin=;
   --latency-ms MIN-MAX   per-request delay, default 0-0
   --write-catalogue FILE write the catalogue rewritten to point at the fleet`,
     options: { port: { type: 'string' }, catalogue: { type: 'string' }, 'latency-ms': { type: 'string' }, 'write-catalogue': { type: 'string' } },
-    run: (v) =>
-      fleetCommand({
+    run: async (v) =>
+      (await import('./fleet-command.js')).fleetCommand({
         port: intArg(v.port, 'port', 0),
         catalogue: (v.catalogue as string) ?? 'config/providers.json',
         latencyMs: rangeArg(v['latency-ms'], [0, 0]),
@@ -180,8 +165,8 @@ DIR/prices.db, with recovery logs in DIR/recovery/. Prints a summary every 5 s u
       once: { type: 'boolean' }, vision: { type: 'boolean' }, workdir: { type: 'string' }, pollers: { type: 'string' }, 'interval-minutes': { type: 'string' },
       'latency-ms': { type: 'string' }, catalogue: { type: 'string' },
     },
-    run: (v) =>
-      demoCommand({
+    run: async (v) =>
+      (await import('./demo-command.js')).demoCommand({
         once: !!v.once,
         vision: !!v.vision,
         workdir: (v.workdir as string) ?? 'var/demo',
@@ -193,7 +178,7 @@ DIR/prices.db, with recovery logs in DIR/recovery/. Prints a summary every 5 s u
   },
   bench: {
     summary: 'measure throughput, cycle time (also under faults), freshness, export and scale-out; writes bench/results.json',
-    usage: 'poller bench [--quick] [--out FILE] [--only SECTIONS] [--jobs N] [--latency-ms MIN-MAX] [--processes 1,2,4] [--days D] [--soak-minutes M]',
+    usage: 'poller bench [--quick] [--out FILE] [--only SECTIONS] [--jobs N] [--latency-ms MIN-MAX] [--processes 1,2,4] [--days D] [--scale N] [--soak-minutes M]',
     help: `Runs the system on this machine against the local vendor fleet and prints each figure beside the
 reference measured in the same run. Never part of npm test. Default about 11 minutes, --quick about 3.
 Every section but the soak runs by default; the soak (30 minutes) runs when named: --only soak.
@@ -204,19 +189,20 @@ Every section but the soak runs by default; the soak (30 minutes) runs when name
   --latency-ms MIN-MAX   page latency of the two cycle runs (default 1000-3000, quick 100-300)
   --processes LIST       worker processes of the scale-out run (default 1,2,4)
   --days D               days of generated history for the export run (default 30, quick 3)
+  --scale N              also run the export section with the catalogue copied N times, beside 1x (default 1)
   --soak-minutes M       length of the soak (default 30)
   --catalogue PATH       default config/providers.json`,
     options: {
       quick: { type: 'boolean' }, out: { type: 'string' }, only: { type: 'string' }, jobs: { type: 'string' },
       'latency-ms': { type: 'string' }, processes: { type: 'string' }, days: { type: 'string' }, catalogue: { type: 'string' },
-      'soak-minutes': { type: 'string' },
+      'soak-minutes': { type: 'string' }, scale: { type: 'string' },
     },
     run: async (v) => {
       const only = v.only === undefined ? undefined : String(v.only).split(',').map((s) => s.trim());
       const unknown = only?.filter((s) => !(BENCH_SECTIONS as readonly string[]).includes(s));
       if (unknown?.length) throw new UsageError(`--only: unknown section ${unknown.join(', ')}; expected some of ${BENCH_SECTIONS.join(',')}`);
       const processes = v.processes === undefined ? undefined : String(v.processes).split(',').map((n) => intArg(n, 'processes', 1, 1, 32));
-      await runBench({
+      await (await import('../bench/run-bench.js')).runBench({
         quick: !!v.quick,
         out: (v.out as string) ?? 'bench/results.json',
         catalogue: (v.catalogue as string) ?? 'config/providers.json',
@@ -226,6 +212,7 @@ Every section but the soak runs by default; the soak (30 minutes) runs when name
         processes,
         days: v.days === undefined ? undefined : intArg(v.days, 'days', 30, 1, 365),
         soakMinutes: v['soak-minutes'] === undefined ? undefined : intArg(v['soak-minutes'], 'soak-minutes', 30, 1, 24 * 60),
+        scale: v.scale === undefined ? undefined : intArg(v.scale, 'scale', 1, 1, 100),
       });
       return 0;
     },
@@ -240,7 +227,7 @@ error naming it (nothing is created) and nothing is migrated. A demo's database:
   --json   one JSON object: counts, targets, failingTargets, targetsByPoller, failing, blockedVendors
 ${ENV_NOTE}`,
     options: { json: { type: 'boolean' } },
-    run: (v) => statusCommand(!!v.json),
+    run: async (v) => (await import('./status-command.js')).statusCommand(!!v.json),
   },
   queues: {
     summary: 'jobs per queue and state, job schedulers, connected workers, paused or not',
@@ -251,7 +238,7 @@ schedulers, workers connected (CLIENT LIST) and whether it is paused. Reads only
   --json   one JSON object (per queue: counts by BullMQ state, scheduler ids, workers, paused)
 ${REDIS_NOTE}`,
     options: { json: { type: 'boolean' } },
-    run: (v) => queuesCommand(!!v.json),
+    run: async (v) => (await import('./queues-command.js')).queuesCommand(!!v.json),
   },
   trigger: {
     summary: 'scrape one target now on its vendor queue, wait for it, print the row written',
@@ -267,9 +254,9 @@ worker is connected or when the job did not end in time (it stays queued), 2 for
 ${REDIS_NOTE}`,
     options: WAIT_OPTIONS,
     positionals: true,
-    run: (v, p) => {
+    run: async (v, p) => {
       if (p.length !== 2) throw new UsageError(`give a coin and a vendor, e.g. poller trigger ase apmex\nusage: ${COMMANDS.trigger.usage}`);
-      return triggerCommand({
+      return (await import('./trigger-command.js')).triggerCommand({
         coin: p[0], vendor: p[1], json: !!v.json,
         timeoutMs: secondsArg(v.timeout, 'timeout', 120, COMMANDS.trigger.usage),
         workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, COMMANDS.trigger.usage),
@@ -285,9 +272,9 @@ schedulers keep adding jobs, which wait. Prints the new state. Undo with poller 
 ${REDIS_NOTE}`,
     options: { json: { type: 'boolean' } },
     positionals: true,
-    run: (v, p) => {
+    run: async (v, p) => {
       if (p.length !== 1) throw new UsageError(`give one vendor, e.g. poller pause apmex\nusage: ${COMMANDS.pause.usage}`);
-      return pauseCommand(p[0], !!v.json);
+      return (await import('./pause-command.js')).pauseCommand(p[0], !!v.json);
     },
   },
   resume: {
@@ -298,9 +285,9 @@ ${REDIS_NOTE}`,
 ${REDIS_NOTE}`,
     options: { json: { type: 'boolean' } },
     positionals: true,
-    run: (v, p) => {
+    run: async (v, p) => {
       if (p.length !== 1) throw new UsageError(`give one vendor, e.g. poller resume apmex\nusage: ${COMMANDS.resume.usage}`);
-      return resumeCommand(p[0], !!v.json);
+      return (await import('./resume-command.js')).resumeCommand(p[0], !!v.json);
     },
   },
   'export-now': {
@@ -315,8 +302,8 @@ changed", and how long it took.
   --json            one JSON object
 ${REDIS_NOTE}`,
     options: WAIT_OPTIONS,
-    run: (v) =>
-      exportNowCommand({
+    run: async (v) =>
+      (await import('./export-now-command.js')).exportNowCommand({
         json: !!v.json,
         timeoutMs: secondsArg(v.timeout, 'timeout', 300, COMMANDS['export-now'].usage),
         workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, COMMANDS['export-now'].usage),
@@ -334,8 +321,8 @@ merged and skipped, and how long it took.
   --json            one JSON object
 ${REDIS_NOTE}`,
     options: WAIT_OPTIONS,
-    run: (v) =>
-      mergeNowCommand({
+    run: async (v) =>
+      (await import('./merge-now-command.js')).mergeNowCommand({
         json: !!v.json,
         timeoutMs: secondsArg(v.timeout, 'timeout', 300, COMMANDS['merge-now'].usage),
         workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, COMMANDS['merge-now'].usage),
@@ -356,13 +343,13 @@ SYNC_FALLBACK_REPO). A job that wrote something asks for an export, so the files
 ${REDIS_NOTE}`,
     options: WAIT_OPTIONS,
     positionals: true,
-    run: (v, positionals) => {
+    run: async (v, positionals) => {
       const usage = COMMANDS['feed-now'].usage;
       const [job, ...extra] = positionals;
       if (!job || extra.length || !(FEED_JOBS as readonly string[]).includes(job)) {
         throw new OperatorError(`expected one feed job, one of ${FEED_JOBS.join(', ')}${job ? ` (not ${JSON.stringify(job)})` : ''}\nusage: ${usage}`, 2);
       }
-      return feedNowCommand(job as FeedJobChoice, {
+      return (await import('./feed-now-command.js')).feedNowCommand(job as FeedJobChoice, {
         json: !!v.json,
         timeoutMs: secondsArg(v.timeout, 'timeout', 300, usage),
         workerWaitMs: secondsArg(v['wait-worker'], 'wait-worker', 5, usage),
@@ -380,9 +367,9 @@ target's failure streak (a failed retry changes nothing).
 ${REDIS_NOTE}`,
     options: { json: { type: 'boolean' } },
     positionals: true,
-    run: (v, p) => {
+    run: async (v, p) => {
       if (p.length > 1) throw new UsageError(`give at most one vendor\nusage: ${COMMANDS['retry-failed'].usage}`);
-      return retryFailedCommand(p[0], !!v.json);
+      return (await import('./retry-failed-command.js')).retryFailedCommand(p[0], !!v.json);
     },
   },
   'init-remote': {
@@ -394,9 +381,9 @@ shown on /healthz and the status page, retried), never a new empty history in pl
 nothing when the path exists; refuses a URL (create that repository on its host).`,
     options: {},
     positionals: true,
-    run: (_v, p) => {
+    run: async (_v, p) => {
       if (p.length > 1) throw new UsageError(`give at most one path\nusage: ${COMMANDS['init-remote'].usage}`);
-      return initRemoteCommand(p[0]);
+      return (await import('./init-remote-command.js')).initRemoteCommand(p[0]);
     },
   },
   doctor: {
@@ -413,7 +400,7 @@ and pushes nothing.
   clock       this host's clock is within 30 s of the Redis server's TIME
   --json      {ok, checks: [{name, status, detail, fix}]}`,
     options: { json: { type: 'boolean' } },
-    run: (v) => doctorCommand(!!v.json),
+    run: async (v) => (await import('./doctor-command.js')).doctorCommand(!!v.json),
   },
 };
 
@@ -429,6 +416,14 @@ function usage(): string {
     '',
     ENV_NOTE,
   ].join('\n');
+}
+
+/** Seconds option to ms, for --timeout and --wait-worker. */
+function secondsArg(raw: unknown, name: string, fallback: number, usage: string): number {
+  if (raw === undefined) return fallback * 1000;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new UsageError(`--${name} must be a number of seconds from 0 to 86400\nusage: ${usage}`);
+  return Math.round(n * 1000);
 }
 
 function intArg(raw: unknown, name: string, fallback: number, min = 0, max = 65535): number {

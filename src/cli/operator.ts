@@ -7,7 +7,9 @@ import { describeSeeds, isClusterUrl, parseRedisTarget } from '../redis/redis-ta
 import { loadCatalogue, type Catalogue } from '../catalogue/load.js';
 import type { Config } from '../config/env.js';
 import { describeDatabaseUrl } from '../store/database.js';
-import { UsageError } from './errors.js';
+import { OperatorError, UsageError } from './errors.js';
+
+export { OperatorError };
 import { discoverQueues } from '../../queues/discover-queues.js';
 import { scrapeQueueName } from '../../queues/names.js';
 
@@ -15,20 +17,6 @@ export { discoverQueues };
 
 // Pieces shared by the operator's commands (queues, trigger, pause, resume, export-now, merge-now, retry-failed,
 // doctor, status): the Redis they talk to, the database they read without creating it, job waiting, tables.
-
-/**
- * A command could not do what was asked (no Redis, no worker, a job that failed or timed out, a missing
- * database): one line for a person, no stack, exit status 1. Bad arguments are UsageError (exit 2).
- */
-export class OperatorError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'OperatorError';
-  }
-}
 
 /** The Redis a poller uses when REDIS_URL is not set and one answers there. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -325,13 +313,6 @@ export async function waitForJob<R>(
   }
 }
 
-/** Seconds option to ms, for --timeout and --wait-worker. */
-export function secondsArg(raw: unknown, name: string, fallback: number, usage: string): number {
-  if (raw === undefined) return fallback * 1000;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0 || n > 86_400) throw new UsageError(`--${name} must be a number of seconds from 0 to 86400\nusage: ${usage}`);
-  return Math.round(n * 1000);
-}
 
 /** Prints a result: JSON for scripts, or the human lines. */
 export function printResult(json: boolean, data: unknown, lines: string[]): void {
