@@ -86,6 +86,27 @@ describe('publishTree on a local bare repository', () => {
     expect(filesOn(remote, 'api1')).toEqual(['data/.gitignore', 'data/ase/latest.json']);
   });
 
+  it("with history 'tip' the branch holds its latest tree only: a clone never downloads the trees it held before", async () => {
+    const branch = 'api9';
+    const dir = join(tmp.path, 'tip-tree');
+    const work = join(tmp.path, 'tip-work');
+    await writeTree(dir, { 'data/ase/latest.json': '{"price":"first-only"}\n' });
+    const first = await publishTree({ remoteUrl: remote, branch, treeDir: dir, message: `${branch}: one`, workDir: work, ...fast, history: 'tip' });
+    await writeTree(dir, { 'data/ase/latest.json': '{"price":"second"}\n' });
+    const second = await publishTree({ remoteUrl: remote, branch, treeDir: dir, message: `${branch}: two`, workDir: work, ...fast, history: 'tip' });
+    expect(second).toMatchObject({ committed: true, pushed: true });
+    expect(second.sha).not.toBe(first.sha);
+    expect(git(remote, 'rev-list', '--count', branch)).toBe('1');
+    // An unchanged tree still makes no commit.
+    expect(await publishTree({ remoteUrl: remote, branch, treeDir: dir, message: `${branch}: three`, workDir: work, ...fast, history: 'tip' })).toMatchObject({ committed: false, sha: second.sha });
+    const clone = join(tmp.path, 'tip-clone.git');
+    execFileSync('git', ['clone', '--quiet', '--bare', '--single-branch', '--branch', branch, `file://${remote}`, clone]);
+    const objects = execFileSync('git', [`--git-dir=${clone}`, 'rev-list', '--objects', '--all'], { encoding: 'utf8' });
+    const firstBlob = execFileSync('git', [`--git-dir=${remote}`, 'rev-parse', `${first.sha}:data/ase/latest.json`], { encoding: 'utf8' }).trim();
+    expect(objects).not.toContain(firstBlob);
+    expect(objects).not.toContain(first.sha!);
+  });
+
   it('replaces a branch someone else rewrote, from a cache that never saw that history', async () => {
     // Another writer force-pushes an unrelated commit with other files to api1.
     const other = initBare(join(tmp.path, 'other.git'));

@@ -14,6 +14,7 @@ import { measureCycleTime } from './cycle-time.js';
 import { measureQueueOverhead } from './queue-overhead.js';
 import { measureExportScale, type ExportScaleResult } from './export-scale.js';
 import { scaleCatalogue } from './scale-catalogue.js';
+import { measureReconcileScale } from './reconcile-scale.js';
 import { measureExtraction } from './extraction.js';
 import { measureFreshness } from './freshness.js';
 import { measureRoleMemory, measureScaleOut } from './scale-out.js';
@@ -186,6 +187,8 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
         if (scale === 1) results.exportScale = figures;
         else results[`exportScale${scale}x`] = figures;
       }
+      // The scheduler's side of scale: one poller's reconcile at 1x, N x and 100x (16,600 targets), fresh keys each.
+      results.reconcileScale = await measureReconcileScale({ connection: control, prefix, catalogue: real.file, scales: [...new Set([1, options.scale ?? 1, 100])].sort((a, b) => a - b), progress: say });
       if (scales.length > 1) say(exportScaleTable(results.exportScale as ExportScaleResult, results[`exportScale${scales[1]}x`] as ExportScaleResult, scales[1]));
     }
 

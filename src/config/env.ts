@@ -89,6 +89,7 @@ const envSchema = z.object({
     .regex(/^[a-z][a-z0-9-]{0,31}(,[a-z][a-z0-9-]{0,31})*$/, 'expected a comma-separated list of poller ids such as api1,api2,api3')
     .default('api1,api2,api3'),
   PUBLISH_DIR: z.string().trim().min(1).default('var/publish'),
+  POLLER_BRANCH_HISTORY: z.enum(['tip', 'linear'], { message: 'expected tip (the branch holds its latest export only) or linear (every export kept)' }).default('tip'),
   EXPORT_MIN_INTERVAL_MS: int(0, 3_600_000).default(10_000),
   EXPORT_EVERY_MINUTES: int(1, 1440).default(15),
   MERGE_EVERY_MINUTES: int(1, 1440).default(5),
@@ -198,6 +199,8 @@ export interface Config {
   publishBranches: string[];
   /** Local clones and temporary trees of the exporter and merger (never a published tree). */
   publishDir: string;
+  /** `tip`: this poller's branch holds its latest export only (a parentless commit); `linear`: every export is kept. */
+  pollerBranchHistory: 'tip' | 'linear';
   /** Minimum time between two exports of this poller: rows arriving meanwhile ride on the next one. */
   exportMinIntervalMs: number;
   /** Safety-net export interval, whatever rows say. */
@@ -297,6 +300,7 @@ export function loadConfig(env: EnvInput = process.env): Config {
     githubToken: e.GITHUB_TOKEN,
     publishBranches: e.PUBLISH_BRANCHES.split(','),
     publishDir: e.PUBLISH_DIR,
+    pollerBranchHistory: e.POLLER_BRANCH_HISTORY,
     exportMinIntervalMs: e.EXPORT_MIN_INTERVAL_MS,
     exportEveryMs: e.EXPORT_EVERY_MINUTES * 60_000,
     mergeEveryMs: e.MERGE_EVERY_MINUTES * 60_000,

@@ -30,6 +30,11 @@ export interface PublishBranchOptions {
   progress?: PublishProgress;
   /** Hours of spot files rendered again at each export (exportTree's feedHours). Default 48. */
   feedHours?: number | null;
+  /**
+   * `tip` (default): the branch holds its latest commit only (parentless, force-pushed), so the poller branches add
+   * nothing to what a clone of the repository downloads day after day; `linear` keeps every export as history.
+   */
+  history?: 'tip' | 'linear';
 }
 
 export interface PublishBranchResult {
@@ -94,6 +99,7 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     token: options.token,
     workDir: join(options.workDir, 'git'),
     logger: options.logger,
+    history: options.history ?? 'tip',
   }).catch((err: unknown) => {
     throw diskFullProblem(err, options.workDir) ?? err;
   });

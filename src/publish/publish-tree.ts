@@ -28,6 +28,12 @@ export interface PublishTreeOptions {
   backoffMs?: number;
   /** Default: silent. */
   logger?: PublishLogger;
+  /**
+   * What the branch keeps. `linear` (default): each commit's parent is the branch's tip. `tip`: each commit has no
+   * parent, so the branch holds its latest tree only; the trees it held before are no longer reachable, and a clone
+   * of the repository never downloads them (a poller branch is a transport to the merge; `main` keeps the history).
+   */
+  history?: 'linear' | 'tip';
 }
 
 export interface PublishTreeResult {
@@ -43,7 +49,7 @@ export interface PublishTreeResult {
 
 /**
  * Publishes `treeDir` as one commit on `branch` and force-pushes it (this poller owns the branch).
- * The commit's parent is the branch's current tip, so history stays linear; a tree equal to the
+ * The commit's parent is the branch's current tip, so history stays linear (or none: `history: 'tip'`); a tree equal to the
  * branch's makes no commit and no push. A push is all or nothing on the remote. Failed attempts are
  * retried with exponential backoff; when all fail a PublishError says what to check, the remote is
  * unchanged, and the next publish carries the complete tree.
@@ -68,7 +74,8 @@ export async function publishTree(options: PublishTreeOptions): Promise<PublishT
         await setTrackingRef(repo, branch, remoteTip);
         if ((await treeOfCommit(repo, remoteTip)) === tree) return { committed: false, sha: remoteTip, pushed: false };
       }
-      if (!made || made.parent !== remoteTip) made = { commit: await commitTree(repo, { tree, parent: remoteTip, message, identity }), parent: remoteTip };
+      const parent = options.history === 'tip' ? null : remoteTip;
+      if (!made || made.parent !== parent) made = { commit: await commitTree(repo, { tree, parent, message, identity }), parent };
       const result = await pushCommit(repo, access, { commit: made.commit, branch, force: true });
       if (result.code !== 0) throw new Error(`push rejected: ${pushFailureText(result, access)}`);
       // A force-push reports nothing useful about what landed: ask the remote.

@@ -228,6 +228,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
               progress,
               // The backfill may fill hours further back than the default 48: those files are rendered too.
               feedHours: Math.max(48, config.spotFeed.backfillHours + 2),
+              history: config.pollerBranchHistory,
             });
             return { committed: r.committed, sha: r.sha, files: r.files, ms: r.ms };
           },
