@@ -60,6 +60,12 @@ function dayBounds(date: string): [string, string] {
   return [`${date}T00:00:00Z`, `${date}T24:00:00Z`];
 }
 
+/** `[start, end)` of hours `[from, to)` of a UTC date in window_start text (to = 24: the end of the day). */
+function hourBounds(date: string, [from, to]: readonly [number, number]): [string, string] {
+  const at = (h: number) => `${date}T${String(h).padStart(2, '0')}:00:00Z`;
+  return [at(from), at(to)];
+}
+
 /** The newest row id: the export's consistent view is `id <= maxId`. 0 for an empty table. */
 export async function readMaxId(client: Client): Promise<{ maxId: number; key: string | null }> {
   const res = await client.execute('SELECT id, idem_key FROM price_snapshots ORDER BY id DESC LIMIT 1');
@@ -161,8 +167,9 @@ export interface SnapshotWindow {
 }
 
 /** Per coin, vendor and window of one UTC date: the newest successful row, and how many there were. */
-export async function readSnapshotWindows(client: Client, scope: ExportScope, date: string, maxId: number): Promise<SnapshotWindow[]> {
-  const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: [...dayBounds(date), maxId, ...scopeFilter(scope).args] });
+export async function readSnapshotWindows(client: Client, scope: ExportScope, date: string, maxId: number, hours: readonly [number, number] = [0, 24]): Promise<SnapshotWindow[]> {
+  const bounds = hours[0] === 0 && hours[1] === 24 ? dayBounds(date) : hourBounds(date, hours);
+  const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: [...bounds, maxId, ...scopeFilter(scope).args] });
   return res.rows.map((r) => ({
     window: String(r.window_start),
     coin: String(r.coin_slug),

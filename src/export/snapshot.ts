@@ -95,6 +95,8 @@ const SCHEMA = [
 // A window written in two text forms by older software maps to one key: the later row wins, the snapshot never fails on it.
 const INSERT_JSON_ROWS = `INSERT OR REPLACE INTO prices SELECT ${Array.from({ length: 8 }, (_, i) => `value ->> ${i}`).join(', ')} FROM json_each(?)`;
 const ROWS_PER_STATEMENT = 1000;
+/** Hours of windows read at once (24 / SLICE_HOURS reads a day). */
+const SLICE_HOURS = 4;
 
 /** Writes the compact snapshot (see the comment at the top of this file). Throws SnapshotTooLargeError over `maxBytes`. */
 export async function writeSnapshot(options: WriteSnapshotOptions): Promise<SnapshotResult> {
@@ -117,25 +119,29 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
     await snap.batch(SCHEMA, 'write');
     const ids = { coins: new Map<string, number>(), vendors: new Map<string, number>(), sources: new Map<string, number>() };
     const newest = maxId > 0 ? await newestDate(client, pollerId, maxId) : null;
+    // Read and written a few hours at a time: memory follows the catalogue's size, not a whole day's windows.
+    const slices = Array.from({ length: 24 / SLICE_HOURS }, (_, i) => [i * SLICE_HOURS, (i + 1) * SLICE_HOURS] as const);
     for (let date = newest ? addDays(newest, -(days - 1)) : ''; newest && date <= newest; date = addDays(date, 1)) {
-      const windows = await readSnapshotWindows(client, pollerId, date, maxId);
-      if (!windows.length) continue;
-      const statements: InStatement[] = [];
-      const values: Array<Array<number | null>> = [];
-      for (const w of windows) {
-        if (!isValidSlug(w.coin) || !isValidVendorId(w.vendor)) {
-          skippedInvalidNames++;
-          continue;
+      for (const hours of slices) {
+        const windows = await readSnapshotWindows(client, pollerId, date, maxId, hours);
+        if (!windows.length) continue;
+        const statements: InStatement[] = [];
+        const values: Array<Array<number | null>> = [];
+        for (const w of windows) {
+          if (!isValidSlug(w.coin) || !isValidVendorId(w.vendor)) {
+            skippedInvalidNames++;
+            continue;
+          }
+          values.push([timeOf(w.window) / 1000, idOf(ids.coins, w.coin), idOf(ids.vendors, w.vendor), w.priceCents, w.inStock ? 1 : 0, w.confidence, idOf(ids.sources, w.source), w.samples]);
+          if (firstWindow === null || w.window < firstWindow) firstWindow = w.window;
+          if (lastWindow === null || w.window > lastWindow) lastWindow = w.window;
         }
-        values.push([timeOf(w.window) / 1000, idOf(ids.coins, w.coin), idOf(ids.vendors, w.vendor), w.priceCents, w.inStock ? 1 : 0, w.confidence, idOf(ids.sources, w.source), w.samples]);
-        if (firstWindow === null || w.window < firstWindow) firstWindow = w.window;
-        if (lastWindow === null || w.window > lastWindow) lastWindow = w.window;
+        if (!values.length) continue;
+        for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
+          statements.push({ sql: INSERT_JSON_ROWS, args: [JSON.stringify(values.slice(i, i + ROWS_PER_STATEMENT))] });
+        }
+        await snap.batch(statements, 'write');
       }
-      if (!values.length) continue;
-      for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
-        statements.push({ sql: INSERT_JSON_ROWS, args: [JSON.stringify(values.slice(i, i + ROWS_PER_STATEMENT))] });
-      }
-      await snap.batch(statements, 'write');
     }
     rows = Number((await snap.execute('SELECT COUNT(*) AS n FROM prices')).rows[0].n);
     await snap.batch(
