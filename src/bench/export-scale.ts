@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { createClient } from '@libsql/client';
 import type { Catalogue } from '../catalogue/load.js';
 import { ensureLocalRemote } from '../publish/local-remote.js';
-import { generateHistory } from './history.js';
+import { copyHistoryToScale, generateHistory } from './history.js';
+import { windowStart } from '../time/window.js';
 import { runExportStep } from './export-step.js';
 import { round } from './stats.js';
 
@@ -19,6 +20,11 @@ export interface ExportScaleOptions {
   pollers?: string[];
   /** New windows published to measure the repository's growth. Default 6. */
   growthWindows?: number;
+  /**
+   * For a catalogue made by scaleCatalogue(base, factor): the base catalogue's coins. Rows are generated for their
+   * targets and copied to the `-x{k}` copies inside SQLite (copyHistoryToScale). Default: rows generated for every target.
+   */
+  scaled?: { baseCoins: string[]; factor: number };
   progress?: (line: string) => void;
 }
 
@@ -66,8 +72,19 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   const targets = options.catalogue.targets.map((t) => ({ coin: t.coin, vendor: t.vendor }));
   const now = new Date();
   const client = createClient({ url: `file:${db}` });
-  say(`  generating ${days} days x ${targets.length} targets x ${pollers.length} pollers at 15 min...`);
-  const generated = await generateHistory(client, { days, targets, pollers, now });
+  // Rows for the targets (of the base coins when scaled; their copies then get them inside SQLite).
+  const scaled = options.scaled && options.scaled.factor > 1 ? options.scaled : null;
+  const base = scaled ? new Set(scaled.baseCoins) : null;
+  const generateFor = base ? targets.filter((t) => base.has(t.coin)) : targets;
+  const generate = async (o: { days: number; now: Date; seed?: number; db?: typeof client }) => {
+    const t = performance.now();
+    const c = o.db ?? client;
+    const r = await generateHistory(c, { days: o.days, targets: generateFor, pollers, now: o.now, seed: o.seed });
+    const copied = scaled ? await copyHistoryToScale(c, { baseCoins: scaled.baseCoins, factor: scaled.factor, fromWindow: windowStart(o.now.getTime() - o.days * 86_400_000 - 15 * 60_000) }) : 0;
+    return { inserted: r.inserted + copied, ms: performance.now() - t };
+  };
+  say(`  generating ${days} days x ${targets.length} targets x ${pollers.length} pollers at 15 min${scaled ? ` (${generateFor.length} targets generated, copied ${scaled.factor - 1} times inside SQLite)` : ''}...`);
+  const generated = await generate({ days, now });
   say(`  ${generated.inserted} rows in ${round(generated.ms / 1000, 1)} s`);
 
   const tree = (p: string) => join(options.workdir, 'trees', p, 'data');
@@ -78,7 +95,7 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   say(`  full rebuild of ${pollers[0]}: ${fullRebuild.ms} ms, peak RSS ${fullRebuild.peakRssMb} MB`);
   for (const p of pollers.slice(1)) await exportOf(p);
   // One new window for every poller, as the fleet writes it every 15 minutes.
-  const added = await generateHistory(client, { days: 0, targets, pollers, now: new Date(now.getTime() + 15 * 60_000) });
+  const added = await generate({ days: 0, now: new Date(now.getTime() + 15 * 60_000) });
   client.close();
   const incremental = await exportOf(pollers[0]);
   say(`  incremental export after one new window: ${incremental.ms} ms, peak RSS ${incremental.peakRssMb} MB`);
@@ -97,7 +114,7 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   const before = { main: packedBytes(remote, ['main']), all: packedBytes(remote, all) };
   const writer = createClient({ url: `file:${db}` });
   for (let w = 0; w < windows; w++) {
-    await generateHistory(writer, { days: 0, targets, pollers, now: new Date(now.getTime() + (w + 2) * 15 * 60_000), seed: w + 2 });
+    await generate({ days: 0, now: new Date(now.getTime() + (w + 2) * 15 * 60_000), seed: w + 2, db: writer });
     for (const p of pollers) await runExportStep({ step: 'publish', db, catalogue: options.cataloguePath, pollerId: p, remote, workDir: join(options.workdir, 'publish', p) });
     await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
   }
@@ -107,7 +124,7 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   const mergeDir = join(options.workdir, 'publish', 'merge');
   await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: mergeDir, snapshot: true });
   const beforeDay = packedBytes(remote, ['main']);
-  await generateHistory(writer, { days: 1, targets, pollers, now: new Date(now.getTime() + 86_400_000) });
+  await generate({ days: 1, now: new Date(now.getTime() + 86_400_000), db: writer });
   writer.close();
   const nextDay = await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: mergeDir, snapshot: true });
   if (nextDay.snapshot !== 'fresh') throw new Error(`bench: the merge did not write a fresh snapshot (${nextDay.snapshot})`);

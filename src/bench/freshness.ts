@@ -1,4 +1,6 @@
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
+import { ensureLocalRemote } from '../publish/local-remote.js';
 import { QueueEvents } from 'bullmq';
 import { createClient } from '@libsql/client';
 import type { Logger } from 'pino';
@@ -90,11 +92,14 @@ export async function measureFreshness(options: FreshnessOptions): Promise<Fresh
   const intervalMs = options.intervalMs ?? 60_000;
   const cycles = options.cycles ?? 3;
   const pollerIds = ['api1', 'api2', 'api3'];
+  await mkdir(options.workdir, { recursive: true });
   const dbUrl = `file:${join(options.workdir, 'fresh.db')}`;
   const store = new PriceStore({ url: dbUrl });
   await store.migrate();
   const vendors = vendorDirectory({ defaults: { concurrency: 1, rateLimit: null } }, 1);
   const remote = join(options.workdir, 'fresh-remote.git');
+  // The bench owns its remote: created here on purpose (a poller never creates one as it starts).
+  await ensureLocalRemote(remote);
   const exportsRun: Run[] = [];
   const mergesRun: Run[] = [];
   const listeners: Array<{ close(): Promise<void> }> = [];
