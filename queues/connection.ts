@@ -107,7 +107,7 @@ const reconnectDelay = (times: number) => Math.min(200 * times, 5000);
 
 /**
  * An ioredis connection for BullMQ: a `Redis` for `redis://` and `rediss://` URLs, a `Cluster` (TrackedCluster) for
- * `redis-cluster://host1:port1,host2:port2,...` (see queues/redis-target.ts). The URL may carry a password; it is never logged.
+ * `redis-cluster://host1:port1,host2:port2,...` (see src/redis/redis-target.ts). The URL may carry a password; it is never logged.
  *
  * Typed `Redis` so that every caller keeps compiling; what it returns is a `RedisConnection`, and a cluster offers
  * what the callers use (commands, Lua scripts and MULTI on one hash slot, BullMQ, duplicate, quit/disconnect).

@@ -33,7 +33,7 @@ function isHostSyntax(s: string): boolean {
   return h.length <= 253 && /^(?=.*[a-z])[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*\.?$/i.test(h);
 }
 
-/** One Redis (redis://, rediss://) or a Redis Cluster's seed nodes (redis-cluster://h1:p1,h2:p2; queues/redis-target.ts). */
+/** One Redis (redis://, rediss://) or a Redis Cluster's seed nodes (redis-cluster://h1:p1,h2:p2; src/redis/redis-target.ts). */
 const redisUrl = z
   .string()
   .trim()
