@@ -189,7 +189,7 @@ Every section but the soak runs by default; the soak (30 minutes) runs when name
   --latency-ms MIN-MAX   page latency of the two cycle runs (default 1000-3000, quick 100-300)
   --processes LIST       worker processes of the scale-out run (default 1,2,4)
   --days D               days of generated history for the export run (default 30, quick 3)
-  --scale N              also run the export section with the catalogue copied N times, beside 1x (default 1)
+  --scale N              also run the export and freshness sections with the catalogue copied N times, beside 1x (default 1)
   --soak-minutes M       length of the soak (default 30)
   --catalogue PATH       default config/providers.json`,
     options: {
