@@ -1,6 +1,6 @@
 import { Cluster, Redis, type ClusterNode, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { redisOutages, type RedisOutageTracker } from './redis-outage.js';
-import { describeSeeds, isClusterUrl, parseRedisTarget } from '../src/redis/redis-target.js';
+import { clusterNodeOptions, describeSeeds, isClusterUrl, parseRedisTarget } from '../src/redis/redis-target.js';
 
 /** What `createRedisConnection` returns: one Redis, or a Redis Cluster when REDIS_URL is `redis-cluster://...`. BullMQ takes both. */
 export type RedisConnection = Redis | Cluster;
@@ -132,9 +132,7 @@ export function openRedisConnection(url: string, options: ConnectionOptions = {}
           maxRetriesPerRequest,
           enableReadyCheck: true,
           connectionName: options.connectionName,
-          ...(target.username ? { username: target.username } : {}),
-          ...(target.password ? { password: target.password } : {}),
-          ...(target.tls ? { tls: {} } : {}),
+          ...clusterNodeOptions(target),
         },
         // Ready only when CLUSTER INFO says cluster_state:ok.
         enableReadyCheck: true,

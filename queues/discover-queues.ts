@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { RedisConnection } from './connection.js';
+import { scanNodes } from '../src/redis/scan-nodes.js';
 
 /**
  * Every queue under the prefix (`{prefix}:{name}:meta`, found with SCAN), and the deeper prefixes seen (`demo:api1`).
@@ -8,10 +8,7 @@ import type { RedisConnection } from './connection.js';
 export async function discoverQueues(redis: RedisConnection, prefix: string): Promise<{ queues: string[]; nestedPrefixes: string[] }> {
   const queues = new Set<string>();
   const nested = new Set<string>();
-  // On a cluster, a command first: it waits for the cluster's layout, before which nodes() may still be empty.
-  if (redis.isCluster) await redis.ping();
-  const nodes: Redis[] = redis.isCluster ? (redis as Exclude<RedisConnection, Redis>).nodes('master') : [redis as Redis];
-  for (const node of nodes) {
+  for (const node of await scanNodes(redis)) {
     let cursor = '0';
     do {
       const [next, keys] = await node.scan(cursor, 'MATCH', `${escapeGlob(prefix)}:*:meta`, 'COUNT', 1000);

@@ -72,6 +72,8 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
   const control = createRedisConnection(redis.url, { blocking: false });
   const real = await loadCatalogue(options.catalogue);
   const started = Date.now();
+  // The catalogue sizes of the scale figures (freshness, export): 1x, and N x with --scale N.
+  const scales = [...new Set([1, options.scale ?? 1])];
   const results: Record<string, unknown> = {
     startedAt: new Date(started).toISOString(),
     quick: options.quick,
@@ -147,7 +149,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
 
     if (wanted(options, 'freshness')) {
       const cycles = options.quick ? 1 : 3;
-      for (const scale of [...new Set([1, options.scale ?? 1])]) {
+      for (const scale of scales) {
         // At N x the catalogue the interval grows with it (10x: 2 minutes), so the load stays within this machine's CPU.
         const intervalMs = (options.quick ? 30_000 : 60_000) * Math.max(1, Math.ceil(scale / 5));
         const file = scaleCatalogue(real.file, scale);
@@ -167,7 +169,6 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
 
     if (wanted(options, 'export')) {
       const days = options.days ?? (options.quick ? 3 : 30);
-      const scales = [...new Set([1, options.scale ?? 1])];
       const goals = { incrementalMs: 2000, fullRebuildMs: 30_000, peakRssMb: 300, mergeMs: 2000, mainGrowthMbPerDay: 5, repositoryGrowthMbPerDay: 15 };
       for (const scale of scales) {
         const catalogueFile = join(workdir, `catalogue-${scale}x.json`);
@@ -192,7 +193,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
         else results[`exportScale${scale}x`] = figures;
       }
       // The scheduler's side of scale: one poller's reconcile at 1x, N x and 100x (16,600 targets), fresh keys each.
-      results.reconcileScale = await measureReconcileScale({ connection: control, prefix, catalogue: real.file, scales: [...new Set([1, options.scale ?? 1, 100])].sort((a, b) => a - b), progress: say });
+      results.reconcileScale = await measureReconcileScale({ connection: control, prefix, catalogue: real.file, scales: [...new Set([...scales, 100])], progress: say });
       if (scales.length > 1) say(exportScaleTable(results.exportScale as ExportScaleResult, results[`exportScale${scales[1]}x`] as ExportScaleResult, scales[1]));
     }
 

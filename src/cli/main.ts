@@ -4,7 +4,7 @@ import { scrubSecrets } from '../log.js';
 import { OperatorError, reportError, UsageError } from './errors.js';
 import { FEED_JOBS, type FeedJobChoice } from './feed-job-choice.js';
 
-// Each command's module is imported when the command runs: \`poller X --help\` and a short command load only what they use.
+// Each command's module is imported when the command runs: `poller X --help` and a short command load only what they use.
 
 type Values = Record<string, string | boolean | undefined>;
 

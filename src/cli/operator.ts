@@ -3,17 +3,15 @@ import { resolve } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
 import { Queue, type Job } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
-import { describeSeeds, isClusterUrl, parseRedisTarget } from '../redis/redis-target.js';
+import { clusterNodeOptions, describeSeeds, isClusterUrl, parseRedisTarget } from '../redis/redis-target.js';
 import { loadCatalogue, type Catalogue } from '../catalogue/load.js';
 import type { Config } from '../config/env.js';
 import { describeDatabaseUrl } from '../store/database.js';
 import { OperatorError, UsageError } from './errors.js';
-
-export { OperatorError };
 import { discoverQueues } from '../../queues/discover-queues.js';
 import { scrapeQueueName } from '../../queues/names.js';
 
-export { discoverQueues };
+export { discoverQueues, OperatorError };
 
 // Pieces shared by the operator's commands (queues, trigger, pause, resume, export-now, merge-now, retry-failed,
 // doctor, status): the Redis they talk to, the database they read without creating it, job waiting, tables.
@@ -56,7 +54,7 @@ function shortLivedRedis(url: string, timeoutMs: number): Redis {
       lazyConnect: true,
       enableOfflineQueue: true,
       clusterRetryStrategy: (times) => (times > 3 ? null : 200 * times),
-      redisOptions: { connectTimeout: timeoutMs, maxRetriesPerRequest: 2, ...(target.username ? { username: target.username } : {}), ...(target.password ? { password: target.password } : {}), ...(target.tls ? { tls: {} } : {}) },
+      redisOptions: { connectTimeout: timeoutMs, maxRetriesPerRequest: 2, ...clusterNodeOptions(target) },
     });
     cluster.on('error', () => undefined);
     return cluster as unknown as Redis;
@@ -312,7 +310,6 @@ export async function waitForJob<R>(
     await sleep(options.pollMs ?? 250);
   }
 }
-
 
 /** Prints a result: JSON for scripts, or the human lines. */
 export function printResult(json: boolean, data: unknown, lines: string[]): void {

@@ -57,7 +57,7 @@ export const EXPORT_SQL = {
 
 /** `[start, end)` of a UTC date in window_start text. */
 function dayBounds(date: string): [string, string] {
-  return [`${date}T00:00:00Z`, `${date}T24:00:00Z`];
+  return hourBounds(date, [0, 24]);
 }
 
 /** `[start, end)` of hours `[from, to)` of a UTC date in window_start text (to = 24: the end of the day). */
@@ -168,8 +168,7 @@ export interface SnapshotWindow {
 
 /** Per coin, vendor and window of one UTC date: the newest successful row, and how many there were. */
 export async function readSnapshotWindows(client: Client, scope: ExportScope, date: string, maxId: number, hours: readonly [number, number] = [0, 24]): Promise<SnapshotWindow[]> {
-  const bounds = hours[0] === 0 && hours[1] === 24 ? dayBounds(date) : hourBounds(date, hours);
-  const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: [...bounds, maxId, ...scopeFilter(scope).args] });
+  const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: [...hourBounds(date, hours), maxId, ...scopeFilter(scope).args] });
   return res.rows.map((r) => ({
     window: String(r.window_start),
     coin: String(r.coin_slug),

@@ -1,4 +1,5 @@
 import type { Cluster, Redis } from 'ioredis';
+import { scanNodes } from './scan-nodes.js';
 
 /**
  * Deletes the keys matching `pattern` (SCAN, never KEYS): a run removes what it created and nothing else.
@@ -6,15 +7,10 @@ import type { Cluster, Redis } from 'ioredis';
  * a DEL of several keys is refused (CROSSSLOT) unless they share a hash slot.
  */
 export async function deleteKeys(redis: Redis | Cluster, pattern: string): Promise<number> {
-  if (!redis.isCluster) return deleteOnNode(redis as Redis, pattern, (keys) => (redis as Redis).del(...keys));
-  const cluster = redis as Cluster;
-  // A command waits for the cluster's layout: before it, nodes() may still be empty.
-  await cluster.ping();
+  // Through the connection, not the node: on a cluster a key that moved meanwhile (resharding) follows its slot.
+  const del = redis.isCluster ? async (keys: string[]) => (await Promise.all(keys.map((k) => redis.del(k)))).reduce((a, b) => a + b, 0) : (keys: string[]) => redis.del(...keys);
   let deleted = 0;
-  for (const node of cluster.nodes('master')) {
-    // Through the cluster, not the node: a key that moved meanwhile (resharding) follows its slot.
-    deleted += await deleteOnNode(node, pattern, async (keys) => (await Promise.all(keys.map((k) => cluster.del(k)))).reduce((a, b) => a + b, 0));
-  }
+  for (const node of await scanNodes(redis)) deleted += await deleteOnNode(node, pattern, del);
   return deleted;
 }
 

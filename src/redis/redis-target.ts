@@ -98,6 +98,15 @@ function parseSeed(part: string, n: number): ClusterSeed {
   return { host, port: portNumber };
 }
 
+/** What every node connection of a cluster needs from REDIS_URL: its user, password and TLS (ioredis `redisOptions`). */
+export function clusterNodeOptions(target: Extract<RedisTarget, { kind: 'cluster' }>): { username?: string; password?: string; tls?: object } {
+  return {
+    ...(target.username ? { username: target.username } : {}),
+    ...(target.password ? { password: target.password } : {}),
+    ...(target.tls ? { tls: {} } : {}),
+  };
+}
+
 /** host:port of each seed, comma-separated: how messages name a cluster (never with its password). */
 export function describeSeeds(seeds: ClusterSeed[]): string {
   return seeds.map((s) => `${s.host.includes(':') ? `[${s.host}]` : s.host}:${s.port}`).join(',');
