@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createClient, type Client } from '@libsql/client';
 import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, relative } from 'node:path';
 import { parseCatalogue, type Catalogue } from '../src/catalogue/load.js';
 import { classifyPublishedPath, ContractError, checkPublishedText, keyShape } from '../src/contract/index.js';
@@ -203,7 +203,7 @@ describe('exportTree on fixed rows', () => {
       expect(await plan(sql(null))).toMatch(dayRange);
       expect(await plan(sql('api1'))).toMatch(pollerDayRange);
     }
-    for (const scope of [null, 'api1']) expect(await plan(EXPORT_SQL.changedDates(scope))).toMatch(/INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
+    for (const scope of [null, 'api1']) expect(await plan(EXPORT_SQL.changedWindows(scope))).toMatch(/INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
   });
 });
 
@@ -280,6 +280,23 @@ describe('incremental export', () => {
       expect(replay).toMatchObject({ full: false, datesRecomputed: 1 });
       expect(readTree(outDir)).toEqual(await full(scope, later));
       expect(JSON.stringify(json(outDir, 'api/ase/history-30d.json'))).toMatch(/"date":"2026-11-21"/);
+
+      // A late row inside windows_24h: that window is read again, the others come from the published files.
+      const late24 = new PriceStore({ url: `file:${join(dir.path, 'prices.db')}` });
+      await late24.writeRows([row('age', 'jmbullion', '2026-11-23T10:14:59.999Z', 2999.99, { poller_id: scope ?? 'api1', key: `late24/${scope}` })]);
+      await late24.close();
+      const inWindow = await exportTree({ client, catalogue, pollerId: scope, outDir, now: later, state });
+      expect(readTree(outDir)).toEqual(await full(scope, later));
+      expect(json(outDir, 'api/age/latest.json').windows_24h.find((w: { window: string }) => w.window === '2026-11-23T10:00:00Z').vendors.jmbullion).toBe(2999.99);
+      expect(inWindow.rowsRead, 'one window and one date read again, not the 24 hours').toBeLessThan(first.rowsRead / 4);
+
+      // A coin file gone and one garbled: those coins are read whole from the database, the rest still from the files.
+      await rm(join(outDir, 'api/maple-gold/latest.json'));
+      await writeFile(join(outDir, 'api/ase/latest.json'), '{"windows_24h": [{"window": ');
+      const next = new Date(later.getTime() + (3 + i) * 15 * 60_000);
+      await generateHistory(client, { days: 1 / 96, targets, pollers, now: next, seed: 9 });
+      await exportTree({ client, catalogue, pollerId: scope, outDir, now: next, state });
+      expect(readTree(outDir)).toEqual(await full(scope, next));
     });
   }
 

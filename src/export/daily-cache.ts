@@ -1,5 +1,5 @@
 import type { Client } from '@libsql/client';
-import { readChangedDates, readDailyAggregates, readMaxId, readNewestWindow, readRowKey, type ExportScope } from './export-queries.js';
+import { readChangedWindows, readDailyAggregates, readMaxId, readNewestWindow, readRowKey, type ExportScope } from './export-queries.js';
 import { EXPORT_STATE_VERSION, type ExportState } from './export-state.js';
 import { addDays, utcDate } from './rules.js';
 
@@ -18,6 +18,8 @@ export interface RefreshDailyResult {
   /** True when every date was read again (no usable previous state). */
   full: boolean;
   datesRecomputed: string[];
+  /** Windows that got rows since the previous export (ascending), or null on a full rebuild. */
+  changedWindows: string[] | null;
   /** Result rows read from the database (groups, not raw rows). */
   rowsRead: number;
 }
@@ -35,10 +37,12 @@ export async function refreshDailyAggregates(options: RefreshDailyOptions): Prom
 
   const usable = previous !== null && await isUsable(client, previous, scope, maxId);
   let dates: string[];
+  let changedWindows: string[] | null = null;
   const days: ExportState['days'] = {};
   if (usable) {
     for (const [date, coins] of Object.entries(previous!.days)) if (date >= firstDate) days[date] = coins;
-    dates = maxId > previous!.maxId ? await readChangedDates(client, scope, previous!.maxId, maxId) : [];
+    changedWindows = maxId > previous!.maxId ? await readChangedWindows(client, scope, previous!.maxId, maxId) : [];
+    dates = [...new Set(changedWindows.map((w) => w.slice(0, 10)))];
     rowsRead += dates.length + 1;
   } else {
     const newest = maxId > 0 ? await readNewestWindow(client, scope, maxId) : null;
@@ -56,9 +60,10 @@ export async function refreshDailyAggregates(options: RefreshDailyOptions): Prom
     for (const list of byCoin.values()) rowsRead += list.length;
   }
   return {
-    state: { version: EXPORT_STATE_VERSION, scope, maxId, maxIdKey: key, days },
+    state: { version: EXPORT_STATE_VERSION, scope, maxId, maxIdKey: key, days, windowsFrom: null },
     full: !usable,
     datesRecomputed: dates,
+    changedWindows,
     rowsRead,
   };
 }

@@ -1,5 +1,7 @@
 import type { Client, Row } from '@libsql/client';
 import { MAX_PRICE } from '../contract/names.js';
+import { WINDOW_MS, windowStart } from '../time/window.js';
+import { timeOf } from './rules.js';
 import type { DailyVendorAggregate, InStockPrice, Observation, WindowPrice } from './model.js';
 
 /**
@@ -27,13 +29,13 @@ function scopeFilter(scope: ExportScope): { sql: string; args: string[] } {
 
 /**
  * The SQL of the scans that grow with the table, by scope (tests hold their query plans to the indexes).
- * Arguments, in order: changedDates (sinceId, maxId), the day scans (dayStart, dayEnd, maxId), windowPrices
+ * Arguments, in order: changedWindows (sinceId, maxId), the day scans (dayStart, dayEnd, maxId), windowPrices
  * (firstWindow, lastWindow, maxId); then the poller id when scoped.
  */
 export const EXPORT_SQL = {
   // NOT INDEXED: the rowid range is the narrow way in; the poller index would visit all the poller's rows.
-  changedDates: (scope: ExportScope) =>
-    `SELECT DISTINCT substr(window_start, 1, 10) AS date FROM price_snapshots NOT INDEXED WHERE id > ? AND id <= ?${scopeFilter(scope).sql}`,
+  changedWindows: (scope: ExportScope) =>
+    `SELECT DISTINCT window_start AS window FROM price_snapshots NOT INDEXED WHERE id > ? AND id <= ?${scopeFilter(scope).sql}`,
   // Two newest-row picks in one scan: MAX over "scraped_at|..." text (ISO times sort as text).
   dailyAggregates: (scope: ExportScope) => `SELECT coin_slug, vendor, COUNT(*) AS n,
       SUM(${IN_STOCK}) AS in_n,
@@ -44,10 +46,11 @@ export const EXPORT_SQL = {
     FROM price_snapshots
     WHERE window_start >= ? AND window_start < ? AND id <= ? AND ${SUCCESSFUL}${scopeFilter(scope).sql}
     GROUP BY coin_slug, vendor`,
-  // One max() aggregate: SQLite then takes the bare `price` from the row holding it.
-  windowPrices: (scope: ExportScope) => `SELECT coin_slug, window_start, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents
+  // One max() aggregate: SQLite then takes the bare `price` from the row holding it. `coins`: one more argument, a
+  // JSON array of the slugs to read.
+  windowPrices: (scope: ExportScope, coins = false) => `SELECT coin_slug, window_start, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents
     FROM price_snapshots
-    WHERE window_start >= ? AND window_start <= ? AND id <= ? AND ${SUCCESSFUL} AND ${IN_STOCK}${scopeFilter(scope).sql}
+    WHERE window_start >= ? AND window_start <= ? AND id <= ? AND ${SUCCESSFUL} AND ${IN_STOCK}${scopeFilter(scope).sql}${coins ? ' AND coin_slug IN (SELECT value FROM json_each(?))' : ''}
     GROUP BY coin_slug, window_start, vendor`,
   snapshotWindows: (scope: ExportScope) => `SELECT window_start, coin_slug, vendor, MAX(scraped_at) AS at, ${CENTS} AS cents, ${IN_STOCK} AS in_stock, confidence, source, COUNT(*) AS samples
     FROM price_snapshots
@@ -80,10 +83,10 @@ export async function readRowKey(client: Client, id: number): Promise<string | n
   return row && row.idem_key !== null ? String(row.idem_key) : null;
 }
 
-/** Dates (of window_start) of rows added after `sinceId`, up to `maxId`. A primary-key range scan. */
-export async function readChangedDates(client: Client, scope: ExportScope, sinceId: number, maxId: number): Promise<string[]> {
-  const res = await client.execute({ sql: EXPORT_SQL.changedDates(scope), args: [sinceId, maxId, ...scopeFilter(scope).args] });
-  return res.rows.map((r) => String(r.date)).sort();
+/** Windows (window_start) of rows added after `sinceId`, up to `maxId`, ascending. A primary-key range scan. */
+export async function readChangedWindows(client: Client, scope: ExportScope, sinceId: number, maxId: number): Promise<string[]> {
+  const res = await client.execute({ sql: EXPORT_SQL.changedWindows(scope), args: [sinceId, maxId, ...scopeFilter(scope).args] });
+  return res.rows.map((r) => String(r.window)).sort();
 }
 
 /** The newest window_start of the scope (any outcome), for the range of dates a full rebuild visits. */
@@ -140,18 +143,37 @@ function parseInStock(text: string): InStockPrice {
   return { scrapedAt, priceCents: Number(cents) };
 }
 
-/** Per coin, the newest in-stock price of each vendor in each window from `firstWindow` to `lastWindow`. */
-export async function readWindowPrices(client: Client, scope: ExportScope, firstWindow: string, lastWindow: string, maxId: number): Promise<Map<string, WindowPrice[]>> {
-  const res = await client.execute({ sql: EXPORT_SQL.windowPrices(scope), args: [firstWindow, lastWindow, maxId, ...scopeFilter(scope).args] });
-  const byCoin = new Map<string, WindowPrice[]>();
-  for (const r of res.rows) {
-    const coin = String(r.coin_slug);
-    let list = byCoin.get(coin);
-    if (!list) byCoin.set(coin, (list = []));
-    list.push({ window: String(r.window_start), vendor: String(r.vendor), priceCents: Number(r.cents) });
-  }
-  return byCoin;
+/** Windows per query of readWindowPrices: a result set of the whole range at 10x the catalogue held 100 MB at once. */
+const WINDOWS_PER_READ = 8;
+
+export interface WindowPriceRange {
+  firstWindow: string;
+  lastWindow: string;
+  /** Only these coins. Default all. */
+  coins?: readonly string[];
 }
+
+/**
+ * Per coin, the newest in-stock price of each vendor in each window from `firstWindow` to `lastWindow`, added to
+ * `into` (default a new map). Read a few windows at a time, so that memory holds the compact prices, never a
+ * whole day's result set.
+ */
+export async function readWindowPrices(client: Client, scope: ExportScope, range: WindowPriceRange, maxId: number, into = new Map<string, WindowPrice[]>()): Promise<Map<string, WindowPrice[]>> {
+  const last = timeOf(range.lastWindow);
+  for (let from = timeOf(range.firstWindow); from <= last; from += WINDOWS_PER_READ * WINDOW_MS) {
+    const to = Math.min(last, from + (WINDOWS_PER_READ - 1) * WINDOW_MS);
+    const args = [windowStart(from), windowStart(to), maxId, ...scopeFilter(scope).args, ...(range.coins ? [JSON.stringify(range.coins)] : [])];
+    const res = await client.execute({ sql: EXPORT_SQL.windowPrices(scope, range.coins !== undefined), args });
+    for (const r of res.rows) {
+      const coin = String(r.coin_slug);
+      let list = into.get(coin);
+      if (!list) into.set(coin, (list = []));
+      list.push({ window: String(r.window_start), vendor: String(r.vendor), priceCents: Number(r.cents) });
+    }
+  }
+  return into;
+}
+
 
 /** One row of the snapshot: a coin, vendor and window with the pollers' rows merged. */
 export interface SnapshotWindow {

@@ -20,6 +20,11 @@ export interface ExportState {
   maxIdKey: string | null;
   /** date -> coin -> vendor aggregates (sorted by vendor). */
   days: Record<string, Record<string, DailyVendorAggregate[]>>;
+  /**
+   * The first window of windows_24h in the files this state was saved with (null: none, or unknown). The next
+   * export takes the windows that got no rows since from those files, when its own range starts no earlier.
+   */
+  windowsFrom?: string | null;
 }
 
 /** Where the state lives between exports. */

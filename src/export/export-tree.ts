@@ -6,11 +6,15 @@ import { ensureExportSchema } from './export-schema.js';
 import { readWindowPrices } from './export-queries.js';
 import type { ExportState, ExportStateStore } from './export-state.js';
 import type { WindowPrice } from './model.js';
-import { renderPublishedFiles } from './render-files.js';
+import { checkPublishedFiles, renderStableFiles } from './render-files.js';
 import { DEFAULT_PUBLISH_RULES, firstWindowInRange, type PublishRules } from './rules.js';
 import { writeTree } from './write-tree.js';
 import { buildFeedFiles, type FeedFingerprint } from './feed-files.js';
 import { dropInvalidNames, dropInvalidWindowNames } from './valid-names.js';
+import { previousWindowPrices } from './previous-windows.js';
+import { coinLatestPath } from '../contract/published-files.js';
+import { readFileNoFollow } from '../files/no-follow.js';
+import { dirname, join } from 'node:path';
 
 export interface ExportTreeOptions {
   client: Client;
@@ -35,6 +39,9 @@ export interface ExportTreeOptions {
   /** Told of each row group skipped because its coin slug or vendor id breaks the shared name rules. Default none. */
   onWarning?: (message: string) => void;
 }
+
+/** Above this many windows with new rows, the export reads the whole windows_24h range again rather than one window at a time. */
+const MAX_WINDOWS_READ_ALONE = 8;
 
 export interface ExportStats {
   /** Files in the tree (written or already up to date). */
@@ -65,16 +72,22 @@ export interface ExportStats {
 }
 
 export interface BuiltExport {
-  /** Relative path under data/ -> checked, stable JSON text. */
+  /** Relative path under data/ -> stable JSON text, not yet checked. */
   files: Map<string, string>;
+  /** Checks these files against the published contract (a ContractError names the file and field): those about to be written. */
+  check: (paths: Iterable<string>) => void;
   slugs: string[];
   /** To save once the files are published (exportTree does). */
   state: ExportState;
   stats: Omit<ExportStats, 'filesWritten' | 'foldersRemoved' | 'feedFiles' | 'feedFingerprint' | 'ms'>;
 }
 
-/** Reads what changed since the previous export plus what the files need, and renders every checked file in memory. */
-export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>): Promise<BuiltExport> {
+/**
+ * Reads what changed since the previous export plus what the files need, and renders every checked file in memory.
+ * `previousLatest(slug)`: the text of the coin's latest.json as the previous export (of this state) published it, or
+ * null; its windows that got no rows since are taken from it rather than read again from the database.
+ */
+export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'> & { previousLatest?: (slug: string) => Promise<string | null> }): Promise<BuiltExport> {
   const { client, catalogue, pollerId, now = new Date(), state = null, retentionDays = 30, rules = DEFAULT_PUBLISH_RULES } = options;
   await ensureExportSchema(client);
   const previous = state ? await state.load() : null;
@@ -87,15 +100,19 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
   let windowPrices = new Map<string, WindowPrice[]>();
   const anchor = newestObservation(days).anchorWindow;
   if (anchor !== null) {
-    windowPrices = await readWindowPrices(client, pollerId, firstWindowInRange(anchor, rules), anchor, refreshed.state.maxId);
-    for (const list of windowPrices.values()) rowsRead += list.length;
+    const firstWindow = firstWindowInRange(anchor, rules);
+    const read = await readWindows({ ...options, previous, changedWindows: refreshed.changedWindows, firstWindow, lastWindow: anchor, maxId: refreshed.state.maxId, coins: Object.keys(days).length ? coinsOf(days) : [] });
+    windowPrices = read.prices;
+    rowsRead += read.rowsRead;
     for (const message of dropInvalidWindowNames(windowPrices)) if (!skippedNames.includes(message)) skippedNames.push(message);
+    refreshed.state.windowsFrom = firstWindow;
   }
   for (const message of skippedNames) options.onWarning?.(message);
   const tree = assembleTree({ catalogueCoins: catalogue.file.coins, days, windowPrices, rules });
-  const files = renderPublishedFiles(tree.files);
+  const files = renderStableFiles(tree.files);
   return {
     files,
+    check: (paths) => checkPublishedFiles(tree.files, paths),
     slugs: tree.slugs,
     state: refreshed.state,
     stats: {
@@ -110,19 +127,77 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
   };
 }
 
+function coinsOf(days: ExportState['days']): string[] {
+  const coins = new Set<string>();
+  for (const byCoin of Object.values(days)) for (const coin of Object.keys(byCoin)) coins.add(coin);
+  return [...coins].sort();
+}
+
+/**
+ * windows_24h's prices of every coin in `[firstWindow, lastWindow]`. Incrementally (a usable previous state whose
+ * files covered this range): the windows that got rows are read from the database, the others come from each coin's
+ * previous latest.json; a coin without a readable previous file is read whole. Otherwise the whole range is read.
+ */
+async function readWindows(o: {
+  client: ExportTreeOptions['client'];
+  pollerId: string | null;
+  previous: ExportState | null;
+  changedWindows: string[] | null;
+  previousLatest?: (slug: string) => Promise<string | null>;
+  firstWindow: string;
+  lastWindow: string;
+  maxId: number;
+  coins: string[];
+}): Promise<{ prices: Map<string, WindowPrice[]>; rowsRead: number }> {
+  const count = (m: Map<string, WindowPrice[]>) => [...m.values()].reduce((n, l) => n + l.length, 0);
+  const whole = { firstWindow: o.firstWindow, lastWindow: o.lastWindow };
+  const changed = (o.changedWindows ?? []).filter((w) => w >= o.firstWindow && w <= o.lastWindow);
+  const from = o.previous?.windowsFrom;
+  if (!o.previousLatest || o.changedWindows === null || !from || from > o.firstWindow || changed.length > MAX_WINDOWS_READ_ALONE) {
+    const prices = await readWindowPrices(o.client, o.pollerId, whole, o.maxId);
+    return { prices, rowsRead: count(prices) };
+  }
+  const prices = new Map<string, WindowPrice[]>();
+  for (const w of changed) await readWindowPrices(o.client, o.pollerId, { firstWindow: w, lastWindow: w }, o.maxId, prices);
+  let rowsRead = count(prices);
+  const skip = new Set(changed);
+  const unread: string[] = [];
+  for (const coin of o.coins) {
+    const text = await o.previousLatest(coin);
+    const kept = text === null ? null : previousWindowPrices(text, { ...whole, skip });
+    if (kept === null) {
+      unread.push(coin);
+      continue;
+    }
+    if (kept.length === 0) continue;
+    const list = prices.get(coin);
+    prices.set(coin, list ? [...kept, ...list] : kept);
+  }
+  if (unread.length) {
+    // Read whole: drop what the changed windows gave these coins first, so nothing is counted twice.
+    for (const coin of unread) prices.delete(coin);
+    const before = count(prices);
+    await readWindowPrices(o.client, o.pollerId, { ...whole, coins: unread }, o.maxId, prices);
+    rowsRead += count(prices) - before;
+  }
+  return { prices, rowsRead };
+}
+
 /**
  * Exports the price files of `pollerId` (or all pollers) and the feed files (spot, Goldback: shared by all
- * pollers) into `outDir` (the `data/` folder): builds
- * and checks every file in memory first, so a file that would break the contract throws a ContractError
- * and nothing is written; then writes only the files whose bytes changed, removes coin folders of slugs
- * that left the manifest, and saves the state for the next incremental export.
+ * pollers) into `outDir` (the `data/` folder): builds every file in memory first and checks each one whose bytes
+ * changed, so a file that would break the contract throws a ContractError and nothing is written; then writes
+ * those files, removes coin folders of slugs that left the manifest, and saves the state for the next incremental
+ * export.
  */
 export async function exportTree(options: ExportTreeOptions): Promise<ExportStats> {
   const started = performance.now();
-  const built = await buildExportTree(options);
+  const root = dirname(options.outDir);
+  const built = await buildExportTree({ ...options, previousLatest: (slug) => readFileNoFollow(join(options.outDir, coinLatestPath(slug)), root).catch(() => null) });
   const feeds = options.feedHours === null ? null : await buildFeedFiles(options.client, { now: options.now ?? new Date(), hours: options.feedHours, since: options.feedSince });
   const files = feeds ? new Map([...built.files, ...feeds.files]) : built.files;
-  const result = await writeTree(options.outDir, files, new Set(built.slugs), { writeOnce: feeds?.writeOnce });
+  // Only the files whose bytes change are checked: one already in the tree was checked when it was written.
+  const result = await writeTree(options.outDir, files, new Set(built.slugs), { writeOnce: feeds?.writeOnce, beforeWrite: built.check });
   if (options.state) await options.state.save(built.state);
   return {
     ...built.stats,

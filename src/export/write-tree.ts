@@ -3,6 +3,10 @@ import { basename, dirname, join } from 'node:path';
 import { treePathProblem } from '../contract/names.js';
 import { COIN_FILE_NAMES } from '../contract/published-files.js';
 import { checkedDir, lstatBelow, readFileNoFollow, writeFileReplacing } from '../files/no-follow.js';
+import { mapLimit } from '../files/map-limit.js';
+
+/** File operations in flight at once (reads, checks, writes): enough to keep libuv's four threads busy. */
+const FILES_IN_FLIGHT = 16;
 
 export interface WriteTreeResult {
   /** Paths (relative to the data folder) whose bytes changed. */
@@ -28,7 +32,11 @@ export async function writeTree(
   dataDir: string,
   files: ReadonlyMap<string, string>,
   keepSlugs: ReadonlySet<string>,
-  options: { writeOnce?: (path: string, existing: string) => boolean } = {},
+  options: {
+    writeOnce?: (path: string, existing: string) => boolean;
+    /** Called with the paths about to be written, before any is: a throw writes nothing. Default none. */
+    beforeWrite?: (paths: readonly string[]) => void;
+  } = {},
 ): Promise<WriteTreeResult> {
   for (const path of files.keys()) {
     const problem = treePathProblem(path);
@@ -39,18 +47,18 @@ export async function writeTree(
   await mkdir(root, { recursive: true });
   const checked = new Set<string>();
   await checkedDir(root, join(name, 'api'), { checked });
-  for (const path of files.keys()) await lstatBelow(root, join(name, path), checked);
+  const paths = [...files.keys()];
+  await mapLimit(paths, FILES_IN_FLIGHT, (path) => lstatBelow(root, join(name, path), checked));
 
-  const written: string[] = [];
+  const changed = await mapLimit(paths, FILES_IN_FLIGHT, async (path) => {
+    const there = await readFileNoFollow(join(dataDir, path), root);
+    return there === files.get(path) || (there !== null && options.writeOnce?.(path, there)) ? null : path;
+  });
+  const written = changed.filter((p): p is string => p !== null);
+  options.beforeWrite?.(written);
   const made = new Set<string>();
-  for (const [path, text] of files) {
-    const target = join(dataDir, path);
-    const there = await readFileNoFollow(target, root);
-    if (there === text || (there !== null && options.writeOnce?.(path, there))) continue;
-    await checkedDir(root, dirname(join(name, path)), { create: true, checked: made });
-    await writeFileReplacing(target, text);
-    written.push(path);
-  }
+  for (const path of written) await checkedDir(root, dirname(join(name, path)), { create: true, checked: made });
+  await mapLimit(written, FILES_IN_FLIGHT, (path) => writeFileReplacing(join(dataDir, path), files.get(path)!));
   return { written, removedFolders: await removeStaleCoinFolders(join(dataDir, 'api'), keepSlugs) };
 }
 
