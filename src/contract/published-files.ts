@@ -39,8 +39,18 @@ export function classifyPublishedPath(path: string): PublishedFileKind | null {
   return { kind: 'coin-history', slug: m[1], days: Number(m[3]) as HistoryDays };
 }
 
-/** The schema of a price file at a contract level. */
+/** One schema per kind and level: zod compiles a schema on its first parse, so a fresh one per file costs that each time. */
+const schemas = new Map<string, z.ZodType>();
+
+/** The schema of a price file at a contract level (the same instance for every file of a kind). */
 export function schemaForKind(kind: PublishedFileKind, level: ContractLevel): z.ZodType {
+  const key = `${kind.kind}:${level}`;
+  let schema = schemas.get(key);
+  if (!schema) schemas.set(key, (schema = buildSchema(kind, level)));
+  return schema;
+}
+
+function buildSchema(kind: PublishedFileKind, level: ContractLevel): z.ZodType {
   switch (kind.kind) {
     case 'manifest':
       return manifestSchema(level);

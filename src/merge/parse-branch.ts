@@ -112,17 +112,26 @@ export function readFeedFiles(tree: BranchTree, root: string, level: SpotFileLev
   return out;
 }
 
-/** Feed texts already checked, by level and content hash: every merge meets the same files again. */
-const checkedFeeds = new Set<string>();
-const MAX_CHECKED_FEEDS = 200_000;
+/**
+ * Texts that passed their check, by level, path and content hash: every merge meets most files of the last one
+ * again (a branch changes only where its poller got rows), and the schema check of a coin's latest.json is the
+ * merge's largest cost at scale. Bounded: cleared when full.
+ */
+const checkedTexts = new Set<string>();
+const MAX_CHECKED_TEXTS = 200_000;
+
+/** Runs `check` unless this text at this path passed it before in this process; remembers it when it passes. */
+function checkOnce(level: string, relative: string, text: string, check: () => void): void {
+  const key = `${level}:${relative}:${createHash('sha1').update(text).digest('base64')}`;
+  if (checkedTexts.has(key)) return;
+  check();
+  if (checkedTexts.size >= MAX_CHECKED_TEXTS) checkedTexts.clear();
+  checkedTexts.add(key);
+}
 
 /** Spot files against the spot schemas (`published`: our own output, exact; `contract`: what the app can read, for main's older files), Goldback files against theirs. */
 function checkFeedFile(path: string, relative: string, text: string, level: SpotFileLevel): void {
-  const key = `${level}:${relative}:${createHash('sha1').update(text).digest('base64')}`;
-  if (checkedFeeds.has(key)) return;
-  checkFeedFileAgain(path, relative, text, level);
-  if (checkedFeeds.size >= MAX_CHECKED_FEEDS) checkedFeeds.clear();
-  checkedFeeds.add(key);
+  checkOnce(level, relative, text, () => checkFeedFileAgain(path, relative, text, level));
 }
 
 function checkFeedFileAgain(path: string, relative: string, text: string, level: SpotFileLevel): void {
@@ -143,11 +152,16 @@ function checkFeedFileAgain(path: string, relative: string, text: string, level:
 
 /** Checks a price file by its path under root; errors name the full path in the tree. */
 function checkAt(path: string, root: string, text: string): unknown {
+  let value: unknown;
   try {
-    return checkPublishedText(path.slice(root.length), text, 'published');
+    // The schemas transform nothing: a text that passed before parses to the value its check returned.
+    checkOnce('price', path.slice(root.length), text, () => {
+      value = checkPublishedText(path.slice(root.length), text, 'published');
+    });
   } catch (err) {
     throw err instanceof ContractError ? new ContractError(path, err.problems) : err;
   }
+  return value === undefined ? JSON.parse(text) : value;
 }
 
 /** Feed files of the published contract (spot and Goldback), relative to data/: the only other files the merge passes on. */
