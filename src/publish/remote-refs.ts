@@ -1,3 +1,5 @@
+import { dirname } from 'node:path';
+import { packShimEnv } from './pack-shim.js';
 import type { CacheRepo } from './cache-repo.js';
 import { PublishConfigError } from './errors.js';
 import { runGit, type GitResult } from './git-command.js';
@@ -51,16 +53,21 @@ export async function setTrackingRef(repo: CacheRepo, branch: string, sha: strin
   await runGit(['update-ref', trackingRef(branch), sha], { gitDir: repo.gitDir });
 }
 
-/** One push of `commit` to `branch`; resolves with git's result whatever the outcome (the caller reads it). */
-export function pushCommit(
+/**
+ * One push of `commit` to `branch`; resolves with git's result whatever the outcome (the caller reads it). The pack
+ * is built by path groups (pack-shim.ts), so that each file is sent as a delta against its own previous version.
+ */
+export async function pushCommit(
   repo: CacheRepo,
   access: RemoteAccess,
   args: { commit: string; branch: string; force?: boolean; lease?: { expected: string | null } },
 ): Promise<GitResult> {
   const lease = args.lease ? [`--force-with-lease=refs/heads/${args.branch}:${args.lease.expected ?? ''}`] : [];
   const refspec = `${args.force ? '+' : ''}${args.commit}:refs/heads/${args.branch}`;
+  const options = remoteOptions(repo, access);
+  const shim = await packShimEnv(dirname(repo.gitDir));
   // --no-verify: no local hook may veto or observe the push.
-  return runGit(['push', '--porcelain', '--no-verify', ...lease, access.url, refspec], { ...remoteOptions(repo, access), allowFailure: true });
+  return runGit(['push', '--porcelain', '--no-verify', ...lease, access.url, refspec], { ...options, ...(shim ? { env: shim } : {}), allowFailure: true });
 }
 
 /** The reason git gives for a failed push, for the error message. */
