@@ -9,7 +9,7 @@ import { runGit } from './git-command.js';
 const made = new Map<string, Promise<Record<string, string> | null>>();
 
 /** Bumped when the shim's layout changes: a new folder is made beside the old. */
-const SHIM_VERSION = 1;
+const SHIM_VERSION = 2;
 
 /**
  * The exec path a push runs with, so that the pack it sends is built by buildSplitThinPack (split-pack.ts): a folder
@@ -36,13 +36,15 @@ async function makeShim(parentDir: string): Promise<Record<string, string> | nul
   // Named by what it links to: another git, node or package gets a folder of its own.
   const id = createHash('sha1').update([SHIM_VERSION, realExecPath, process.execPath, script].join('\0')).digest('hex').slice(0, 10);
   const dir = join(parentDir, `exec-path-${id}`);
-  const env = { GIT_EXEC_PATH: dir, STAKTRAKR_REAL_GIT: realGit };
+  const env = { GIT_EXEC_PATH: dir };
+  if (/['\n]/.test(realGit)) return null;
   if (existsSync(join(dir, 'git'))) return env;
   await mkdir(parentDir, { recursive: true });
   const fresh = await mkdtemp(join(parentDir, '.exec-path-'));
   try {
     for (const name of await readdir(realExecPath)) if (name !== 'git') await symlink(join(realExecPath, name), join(fresh, name));
-    await writeFile(join(fresh, 'git'), `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
+    // The real git is named in the script, not the environment: a hook that runs git under `env -i` still finds it.
+    await writeFile(join(fresh, 'git'), `#!/bin/sh\nSTAKTRAKR_REAL_GIT='${realGit}' exec '${process.execPath}' '${script}' "$@"\n`, { mode: 0o755 });
     await rename(fresh, dir);
   } catch (err) {
     await rm(fresh, { recursive: true, force: true });
