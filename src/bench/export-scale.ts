@@ -51,7 +51,8 @@ export interface ExportScaleResult {
   mainTreeBytes: number;
   /**
    * Packed growth over `windows` new windows (3 exports and a merge each), scaled to a day (96 windows):
-   * of `main` (JSON, plus one snapshot a day) and of the whole repository (the poller branches' histories too).
+   * of `main` (JSON, plus one snapshot a day) and of the whole repository (plus the change in size of the poller
+   * branches, which hold their latest export only).
    */
   growth: { windows: number; mainKbPerWindow: number; mainJsonMbPerDay: number; snapshotMbPerDay: number; snapshotGzMb: number; mainMbPerDay: number; repositoryMbPerDay: number };
 }
@@ -110,8 +111,7 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   say(`  merge of ${pollers.length} branches: ${mergeInMemory.ms} ms in memory, ${mergePublish.ms} ms with fetch and push (peak RSS ${mergePublish.peakRssMb} MB)`);
   // Repository growth at the default cadence: new windows, each exported by every poller and merged.
   const windows = options.growthWindows ?? 6;
-  const all = ['main', ...pollers];
-  const before = { main: packedBytes(remote, ['main']), all: packedBytes(remote, all) };
+  const before = { main: packedBytes(remote, ['main']), tips: packedBytes(remote, pollers) };
   const writer = createClient({ url: `file:${db}` });
   for (let w = 0; w < windows; w++) {
     await generate({ days: 0, now: new Date(now.getTime() + (w + 2) * 15 * 60_000), seed: w + 2, db: writer });
@@ -119,7 +119,9 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
     await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
   }
   const mainPerWindow = (packedBytes(remote, ['main']) - before.main) / windows;
-  const allPerWindow = (packedBytes(remote, all) - before.all) / windows;
+  // The poller branches hold their latest export only (POLLER_BRANCH_HISTORY=tip): their size changes, it does not
+  // add up day after day, so what they add to a clone is counted once, not per window.
+  const tipsChange = Math.max(0, packedBytes(remote, pollers) - before.tips);
   // The snapshot is published once a day: its growth is what git packs for one more day, delta included.
   const mergeDir = join(options.workdir, 'publish', 'merge');
   await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: mergeDir, snapshot: true });
@@ -139,7 +141,7 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
     snapshotMbPerDay,
     snapshotGzMb,
     mainMbPerDay: round(mainJsonMbPerDay + snapshotMbPerDay, 2),
-    repositoryMbPerDay: round((allPerWindow * 96) / 1048576 + snapshotMbPerDay, 2),
+    repositoryMbPerDay: round((mainPerWindow * 96 + tipsChange) / 1048576 + snapshotMbPerDay, 2),
   };
   say(`  growth of main: ${growth.mainKbPerWindow} KB per window = ${mainJsonMbPerDay} MB a day of JSON + ${snapshotMbPerDay} MB a day of snapshot (packed as a delta of the day before; ${snapshotGzMb} MB whole) = ${growth.mainMbPerDay} MB a day (whole repository with the poller branches: ${growth.repositoryMbPerDay} MB a day)`);
   say(`  snapshot: ${round(Number(snapshot.bytes) / 1048576, 1)} MB in ${snapshot.ms} ms (peak RSS ${snapshot.peakRssMb} MB)`);
