@@ -94,7 +94,18 @@ describe('split thin packs', () => {
     expect(split.length, `split ${split.length} bytes, git ${plain.length}`).toBeLessThan(plain.length / 2);
   });
 
-  it('is what a publish pushes: each changed file reaches the remote as a delta against its own previous version', async () => {
+  it('is what a publish pushes with PUBLISH_SPLIT_PACKS=true: each changed file reaches the remote as a delta against its own previous version', async () => {
+    const was = process.env.PUBLISH_SPLIT_PACKS;
+    process.env.PUBLISH_SPLIT_PACKS = 'true';
+    try {
+      await publishTwiceAndCheck();
+    } finally {
+      if (was === undefined) delete process.env.PUBLISH_SPLIT_PACKS;
+      else process.env.PUBLISH_SPLIT_PACKS = was;
+    }
+  });
+
+  async function publishTwiceAndCheck(): Promise<void> {
     const remote = join(dir.path, 'remote.git');
     await ensureLocalRemote(remote);
     // Keep every push as the pack it came in (by default a push under 100 objects is unpacked).
@@ -121,6 +132,6 @@ describe('split thin packs', () => {
       if (row?.trim().split(/\s+/)[6] === previousBlob.get(path)) ownBase++;
     }
     expect(ownBase, `files sent as a delta of their own previous version, of ${after.length}`).toBeGreaterThanOrEqual(after.length - 1);
-  });
+  }
 });
 

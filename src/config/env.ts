@@ -91,7 +91,7 @@ const envSchema = z.object({
   PUBLISH_DIR: z.string().trim().min(1).default('var/publish'),
   POLLER_BRANCH_HISTORY: z.enum(['tip', 'linear'], { message: 'expected tip (the branch holds its latest export only) or linear (every export kept)' }).default('tip'),
   // Read by the push itself (src/publish/pack-shim.ts); checked here so that a wrong value stops the start.
-  PUBLISH_SPLIT_PACKS: bool.default(true),
+  PUBLISH_SPLIT_PACKS: bool.default(false),
   EXPORT_MIN_INTERVAL_MS: int(0, 3_600_000).default(10_000),
   EXPORT_EVERY_MINUTES: int(1, 1440).default(15),
   MERGE_EVERY_MINUTES: int(1, 1440).default(5),
