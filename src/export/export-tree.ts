@@ -83,8 +83,8 @@ export interface BuiltExport {
 }
 
 /**
- * Reads what changed since the previous export plus what the files need, and renders every checked file in memory.
- * `previousLatest(slug)`: the text of the coin's latest.json as the previous export (of this state) published it, or
+ * Reads what changed since the previous export plus what the files need, and renders every file in memory (checked by
+ * `check` before it is written). `previousLatest(slug)`: the text of the coin's latest.json as the previous export (of this state) published it, or
  * null; its windows that got no rows since are taken from it rather than read again from the database.
  */
 export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'> & { previousLatest?: (slug: string) => Promise<string | null> }): Promise<BuiltExport> {
@@ -101,7 +101,7 @@ export async function buildExportTree(options: Omit<ExportTreeOptions, 'outDir'>
   const anchor = newestObservation(days).anchorWindow;
   if (anchor !== null) {
     const firstWindow = firstWindowInRange(anchor, rules);
-    const read = await readWindows({ ...options, previous, changedWindows: refreshed.changedWindows, firstWindow, lastWindow: anchor, maxId: refreshed.state.maxId, coins: Object.keys(days).length ? coinsOf(days) : [] });
+    const read = await readWindows({ ...options, previous, changedWindows: refreshed.changedWindows, firstWindow, lastWindow: anchor, maxId: refreshed.state.maxId, coins: coinsOf(days) });
     windowPrices = read.prices;
     rowsRead += read.rowsRead;
     for (const message of dropInvalidWindowNames(windowPrices)) if (!skippedNames.includes(message)) skippedNames.push(message);
