@@ -94,23 +94,12 @@ describe('split thin packs', () => {
     expect(split.length, `split ${split.length} bytes, git ${plain.length}`).toBeLessThan(plain.length / 2);
   });
 
-  it('is what a publish pushes with PUBLISH_SPLIT_PACKS=true: each changed file reaches the remote as a delta against its own previous version', async () => {
-    const was = process.env.PUBLISH_SPLIT_PACKS;
-    process.env.PUBLISH_SPLIT_PACKS = 'true';
-    try {
-      await publishTwiceAndCheck();
-    } finally {
-      if (was === undefined) delete process.env.PUBLISH_SPLIT_PACKS;
-      else process.env.PUBLISH_SPLIT_PACKS = was;
-    }
-  });
-
-  async function publishTwiceAndCheck(): Promise<void> {
+  it('is what a publish pushes with splitPacks (PUBLISH_SPLIT_PACKS=true): each changed file reaches the remote as a delta against its own previous version', async () => {
     const remote = join(dir.path, 'remote.git');
     await ensureLocalRemote(remote);
     // Keep every push as the pack it came in (by default a push under 100 objects is unpacked).
     execFileSync('git', ['--git-dir', remote, 'config', 'receive.unpackLimit', '1']);
-    const publish = (message: string) => publishTree({ remoteUrl: remote, branch: 'main', treeDir: repo, message, workDir: join(dir.path, 'publish'), history: 'linear' });
+    const publish = (message: string) => publishTree({ remoteUrl: remote, branch: 'main', treeDir: repo, message, workDir: join(dir.path, 'publish'), history: 'linear', splitPacks: true });
     git(repo, ['checkout', '-q', old]);
     await publish('old');
     const before = execFileSync('git', ['--git-dir', remote, 'rev-parse', 'main']).toString().trim();
@@ -132,6 +121,6 @@ describe('split thin packs', () => {
       if (row?.trim().split(/\s+/)[6] === previousBlob.get(path)) ownBase++;
     }
     expect(ownBase, `files sent as a delta of their own previous version, of ${after.length}`).toBeGreaterThanOrEqual(after.length - 1);
-  }
+  });
 });
 

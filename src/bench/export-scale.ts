@@ -25,6 +25,8 @@ export interface ExportScaleOptions {
    * targets and copied to the `-x{k}` copies inside SQLite (copyHistoryToScale). Default: rows generated for every target.
    */
   scaled?: { baseCoins: string[]; factor: number };
+  /** Pushes by path groups (PUBLISH_SPLIT_PACKS). Default false. */
+  splitPacks?: boolean;
   progress?: (line: string) => void;
 }
 
@@ -106,8 +108,8 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   const mergeInMemory = await runExportStep({ step: 'merge-trees', treeDirs: pollers.map(tree) });
   const remote = join(options.workdir, 'remote.git');
   await ensureLocalRemote(remote);
-  for (const p of pollers) await runExportStep({ step: 'publish', db, catalogue: options.cataloguePath, pollerId: p, remote, workDir: join(options.workdir, 'publish', p) });
-  const mergePublish = await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
+  for (const p of pollers) await runExportStep({ step: 'publish', splitPacks: options.splitPacks, db, catalogue: options.cataloguePath, pollerId: p, remote, workDir: join(options.workdir, 'publish', p) });
+  const mergePublish = await runExportStep({ step: 'merge-publish', splitPacks: options.splitPacks, db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
   say(`  merge of ${pollers.length} branches: ${mergeInMemory.ms} ms in memory, ${mergePublish.ms} ms with fetch and push (peak RSS ${mergePublish.peakRssMb} MB)`);
   // Repository growth at the default cadence: new windows, each exported by every poller and merged.
   const windows = options.growthWindows ?? 6;
@@ -115,8 +117,8 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   const writer = createClient({ url: `file:${db}` });
   for (let w = 0; w < windows; w++) {
     await generate({ days: 0, now: new Date(now.getTime() + (w + 2) * 15 * 60_000), seed: w + 2, db: writer });
-    for (const p of pollers) await runExportStep({ step: 'publish', db, catalogue: options.cataloguePath, pollerId: p, remote, workDir: join(options.workdir, 'publish', p) });
-    await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
+    for (const p of pollers) await runExportStep({ step: 'publish', splitPacks: options.splitPacks, db, catalogue: options.cataloguePath, pollerId: p, remote, workDir: join(options.workdir, 'publish', p) });
+    await runExportStep({ step: 'merge-publish', splitPacks: options.splitPacks, db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
   }
   const mainPerWindow = (packedBytes(remote, ['main']) - before.main) / windows;
   // The poller branches hold their latest export only (POLLER_BRANCH_HISTORY=tip): their size changes, it does not
@@ -124,11 +126,11 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   const tipsChange = Math.max(0, packedBytes(remote, pollers) - before.tips);
   // The snapshot is published once a day: its growth is what git packs for one more day, delta included.
   const mergeDir = join(options.workdir, 'publish', 'merge');
-  await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: mergeDir, snapshot: true });
+  await runExportStep({ step: 'merge-publish', splitPacks: options.splitPacks, db, remote, branches: pollers, workDir: mergeDir, snapshot: true });
   const beforeDay = packedBytes(remote, ['main']);
   await generate({ days: 1, now: new Date(now.getTime() + 86_400_000), db: writer });
   writer.close();
-  const nextDay = await runExportStep({ step: 'merge-publish', db, remote, branches: pollers, workDir: mergeDir, snapshot: true });
+  const nextDay = await runExportStep({ step: 'merge-publish', splitPacks: options.splitPacks, db, remote, branches: pollers, workDir: mergeDir, snapshot: true });
   if (nextDay.snapshot !== 'fresh') throw new Error(`bench: the merge did not write a fresh snapshot (${nextDay.snapshot})`);
   const snapshotMbPerDay = round((packedBytes(remote, ['main']) - beforeDay) / 1048576, 2);
   const snapshot = await runExportStep({ step: 'snapshot', db, outFile: join(options.workdir, 'snapshot.db') });

@@ -20,9 +20,9 @@ import { peakRssMb, round } from './stats.js';
  */
 export type ExportStep =
   | { step: 'export'; db: string; catalogue: string; pollerId: string | null; outDir: string; stateFile: string }
-  | { step: 'publish'; db: string; catalogue: string; pollerId: string; remote: string; workDir: string }
+  | { step: 'publish'; db: string; catalogue: string; pollerId: string; remote: string; workDir: string; splitPacks?: boolean }
   | { step: 'merge-trees'; treeDirs: string[] }
-  | { step: 'merge-publish'; db: string; remote: string; branches: string[]; workDir: string; snapshot?: boolean }
+  | { step: 'merge-publish'; db: string; remote: string; branches: string[]; workDir: string; snapshot?: boolean; splitPacks?: boolean }
   | { step: 'snapshot'; db: string; outFile: string };
 
 const SELF = fileURLToPath(import.meta.url);
@@ -54,7 +54,7 @@ async function run(step: ExportStep): Promise<Record<string, number | string | b
     }
     case 'publish': {
       const client = createClient({ url: `file:${step.db}` });
-      const r = await publishPollerBranch({ client, catalogue: await loadCatalogue(step.catalogue), pollerId: step.pollerId, remoteUrl: step.remote, workDir: step.workDir });
+      const r = await publishPollerBranch({ client, catalogue: await loadCatalogue(step.catalogue), pollerId: step.pollerId, remoteUrl: step.remote, workDir: step.workDir, splitPacks: step.splitPacks });
       client.close();
       return { ms: took(), committed: r.committed, files: r.files };
     }
@@ -66,7 +66,7 @@ async function run(step: ExportStep): Promise<Record<string, number | string | b
     }
     case 'merge-publish': {
       const client = createClient({ url: `file:${step.db}` });
-      const r = await publishMain({ remoteUrl: step.remote, branches: step.branches, workDir: step.workDir, client, snapshotEveryMs: step.snapshot ? 1 : 0 });
+      const r = await publishMain({ remoteUrl: step.remote, branches: step.branches, workDir: step.workDir, client, snapshotEveryMs: step.snapshot ? 1 : 0, splitPacks: step.splitPacks });
       client.close();
       return { ms: took(), committed: r.committed, used: r.used.length, snapshot: r.snapshot };
     }

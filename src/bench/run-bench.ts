@@ -3,6 +3,7 @@ import { cpus, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { randomBytes } from 'node:crypto';
 import { listTargets, loadCatalogue, parseCatalogue } from '../catalogue/load.js';
+import { loadConfig } from '../config/env.js';
 import { loadVendorDirectory } from '../config/vendors.js';
 import { APP_READY_SELECTOR, rewriteCatalogueForFleet, startFleet } from '../fleet/index.js';
 import { createLogger } from '../log.js';
@@ -175,7 +176,7 @@ export async function runBench(options: BenchOptions): Promise<Record<string, un
         await writeFile(catalogueFile, JSON.stringify(scaleCatalogue(real.file, scale)));
         const catalogue = await loadCatalogue(catalogueFile);
         say(`export and merge at scale ${scale}x: ${days} days of history, ${catalogue.targets.length} targets, 3 pollers`);
-        const r = await measureExportScale({ catalogue, cataloguePath: catalogueFile, workdir: join(workdir, `export-${scale}x`), days, growthWindows: options.quick ? 2 : 6, scaled: { baseCoins: Object.keys(real.file.coins), factor: scale }, progress: say });
+        const r = await measureExportScale({ catalogue, cataloguePath: catalogueFile, workdir: join(workdir, `export-${scale}x`), days, growthWindows: options.quick ? 2 : 6, scaled: { baseCoins: Object.keys(real.file.coins), factor: scale }, splitPacks: loadConfig().publishSplitPacks, progress: say });
         const peak = Math.max(Number(r.fullRebuild.peakRssMb), Number(r.incremental.peakRssMb), Number(r.mergePublish.peakRssMb), Number(r.snapshot.peakRssMb));
         const figures = {
           ...r,

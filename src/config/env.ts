@@ -90,7 +90,6 @@ const envSchema = z.object({
     .default('api1,api2,api3'),
   PUBLISH_DIR: z.string().trim().min(1).default('var/publish'),
   POLLER_BRANCH_HISTORY: z.enum(['tip', 'linear'], { message: 'expected tip (the branch holds its latest export only) or linear (every export kept)' }).default('tip'),
-  // Read by the push itself (src/publish/pack-shim.ts); checked here so that a wrong value stops the start.
   PUBLISH_SPLIT_PACKS: bool.default(false),
   EXPORT_MIN_INTERVAL_MS: int(0, 3_600_000).default(10_000),
   EXPORT_EVERY_MINUTES: int(1, 1440).default(15),
@@ -203,6 +202,8 @@ export interface Config {
   publishDir: string;
   /** `tip`: this poller's branch holds its latest export only (a parentless commit); `linear`: every export is kept. */
   pollerBranchHistory: 'tip' | 'linear';
+  /** Pushes send each file as a delta of its own previous version (src/publish/split-pack.ts). */
+  publishSplitPacks: boolean;
   /** Minimum time between two exports of this poller: rows arriving meanwhile ride on the next one. */
   exportMinIntervalMs: number;
   /** Safety-net export interval, whatever rows say. */
@@ -303,6 +304,7 @@ export function loadConfig(env: EnvInput = process.env): Config {
     publishBranches: e.PUBLISH_BRANCHES.split(','),
     publishDir: e.PUBLISH_DIR,
     pollerBranchHistory: e.POLLER_BRANCH_HISTORY,
+    publishSplitPacks: e.PUBLISH_SPLIT_PACKS,
     exportMinIntervalMs: e.EXPORT_MIN_INTERVAL_MS,
     exportEveryMs: e.EXPORT_EVERY_MINUTES * 60_000,
     mergeEveryMs: e.MERGE_EVERY_MINUTES * 60_000,

@@ -35,6 +35,8 @@ export interface PublishBranchOptions {
    * nothing to what a clone of the repository downloads day after day; `linear` keeps every export as history.
    */
   history?: 'tip' | 'linear';
+  /** Build the pushed pack by path groups, each file a delta of its own previous version (PUBLISH_SPLIT_PACKS). Default false. */
+  splitPacks?: boolean;
 }
 
 export interface PublishBranchResult {
@@ -100,6 +102,7 @@ export async function publishPollerBranch(options: PublishBranchOptions): Promis
     workDir: join(options.workDir, 'git'),
     logger: options.logger,
     history: options.history ?? 'tip',
+    splitPacks: options.splitPacks,
   }).catch((err: unknown) => {
     throw diskFullProblem(err, options.workDir) ?? err;
   });

@@ -21,6 +21,8 @@ export interface PublishMainOptions {
   client?: Client;
   /** Days in the snapshot. Default 30. */
   snapshotDays?: number;
+  /** Build the pushed pack by path groups, each file a delta of its own previous version (PUBLISH_SPLIT_PACKS). Default false. */
+  splitPacks?: boolean;
   /** Least time between two fresh snapshots; 0 never writes one. Default 24 h. */
   snapshotEveryMs?: number;
   /** Merges retried after losing the lease race to another merger. Default 3. */
@@ -122,6 +124,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       workDir: gitDir,
       expectedSha: isFetchFailure(main) ? null : main.sha,
       logger: options.logger,
+      splitPacks: options.splitPacks,
     });
     if (pushed.conflict) {
       if (attempt + 1 >= maxConflicts) throw new Error(`main kept moving under ${maxConflicts} merges in a row (another merger?); the next merge will try again`);

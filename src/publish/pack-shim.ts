@@ -18,8 +18,6 @@ const SHIM_VERSION = 2;
  * Made once per folder (under the cache repository) and reused; `null` when it cannot be made (git then packs as usual).
  */
 export async function packShimEnv(parentDir: string): Promise<Record<string, string> | null> {
-  // PUBLISH_SPLIT_PACKS (checked at start by config/env.ts; default false): otherwise git packs pushes itself.
-  if (!['1', 'true', 'yes', 'on'].includes((process.env.PUBLISH_SPLIT_PACKS ?? '').trim().toLowerCase())) return null;
   const env = await made.get(parentDir);
   // Made again when its folder went away (a cache rebuilt from scratch).
   if (env && existsSync(join(env.GIT_EXEC_PATH, 'git'))) return env;

@@ -34,6 +34,8 @@ export interface PublishTreeOptions {
    * of the repository never downloads them (a poller branch is a transport to the merge; `main` keeps the history).
    */
   history?: 'linear' | 'tip';
+  /** Build the pushed pack by path groups, each file a delta of its own previous version (PUBLISH_SPLIT_PACKS). Default false. */
+  splitPacks?: boolean;
 }
 
 export interface PublishTreeResult {
@@ -76,7 +78,7 @@ export async function publishTree(options: PublishTreeOptions): Promise<PublishT
       }
       const parent = options.history === 'tip' ? null : remoteTip;
       if (!made || made.parent !== parent) made = { commit: await commitTree(repo, { tree, parent, message, identity }), parent };
-      const result = await pushCommit(repo, access, { commit: made.commit, branch, force: true });
+      const result = await pushCommit(repo, access, { commit: made.commit, branch, force: true, splitPacks: options.splitPacks });
       if (result.code !== 0) throw new Error(`push rejected: ${pushFailureText(result, access)}`);
       // A force-push reports nothing useful about what landed: ask the remote.
       const landed = (await lsRemote(repo, access, [branch])).get(branch) ?? null;

@@ -36,6 +36,8 @@ export interface PushMainOptions {
   backoffMs?: number;
   /** Default: silent. */
   logger?: PublishLogger;
+  /** Build the pushed pack by path groups, each file a delta of its own previous version (PUBLISH_SPLIT_PACKS). Default false. */
+  splitPacks?: boolean;
 }
 
 export interface PushMainResult {
@@ -83,7 +85,7 @@ export async function pushMain(options: PushMainOptions): Promise<PushMainResult
         if ((await treeOfCommit(repo, expectedSha)) === tree) return { committed: false, sha: expectedSha, pushed: false, conflict: false };
       }
       commit ??= await commitTree(repo, { tree, parent: expectedSha, message, identity });
-      const result = await pushCommit(repo, access, { commit, branch, lease: { expected: expectedSha } });
+      const result = await pushCommit(repo, access, { commit, branch, lease: { expected: expectedSha }, splitPacks: options.splitPacks });
       // Whatever git says (a lease refused here, or a ref lock lost on the server), the remote tip decides.
       const tip = (await lsRemote(repo, access, [branch])).get(branch) ?? null;
       if (tip === commit) {

@@ -54,18 +54,18 @@ export async function setTrackingRef(repo: CacheRepo, branch: string, sha: strin
 }
 
 /**
- * One push of `commit` to `branch`; resolves with git's result whatever the outcome (the caller reads it). The pack
- * is built by path groups (pack-shim.ts), so that each file is sent as a delta against its own previous version.
+ * One push of `commit` to `branch`; resolves with git's result whatever the outcome (the caller reads it). With
+ * `splitPacks` the pack is built by path groups (pack-shim.ts), each file a delta against its own previous version.
  */
 export async function pushCommit(
   repo: CacheRepo,
   access: RemoteAccess,
-  args: { commit: string; branch: string; force?: boolean; lease?: { expected: string | null } },
+  args: { commit: string; branch: string; force?: boolean; lease?: { expected: string | null }; splitPacks?: boolean },
 ): Promise<GitResult> {
   const lease = args.lease ? [`--force-with-lease=refs/heads/${args.branch}:${args.lease.expected ?? ''}`] : [];
   const refspec = `${args.force ? '+' : ''}${args.commit}:refs/heads/${args.branch}`;
   const options = remoteOptions(repo, access);
-  const shim = await packShimEnv(dirname(repo.gitDir));
+  const shim = args.splitPacks ? await packShimEnv(dirname(repo.gitDir)) : null;
   // --no-verify: no local hook may veto or observe the push.
   return runGit(['push', '--porcelain', '--no-verify', ...lease, access.url, refspec], { ...options, ...(shim ? { env: shim } : {}), allowFailure: true });
 }

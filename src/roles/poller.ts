@@ -229,6 +229,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
               // The backfill may fill hours further back than the default 48: those files are rendered too.
               feedHours: Math.max(48, config.spotFeed.backfillHours + 2),
               history: config.pollerBranchHistory,
+              splitPacks: config.publishSplitPacks,
             });
             return { committed: r.committed, sha: r.sha, files: r.files, ms: r.ms };
           },
@@ -249,6 +250,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
               client: reader,
               snapshotDays: config.snapshotDays,
               snapshotEveryMs: config.snapshotEveryMs,
+              splitPacks: config.publishSplitPacks,
               logger,
               progress,
             }),
