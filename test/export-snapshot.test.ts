@@ -11,7 +11,12 @@ import { tempDir } from './support/temp.js';
 
 const SUCCESSFUL = "is_failed = 0 AND outcome IN ('ok', 'out_of_stock') AND price IS NOT NULL";
 
-describe('writeSnapshot', () => {
+describe.each([
+  ['read through the client', false],
+  ['copied by SQLite from the file', true],
+])('writeSnapshot (%s)', (_how, fromFile) => {
+  /** The option that picks the method, for a database at `path`. */
+  const via = (path: string) => ({ databaseFile: fromFile ? path : null });
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let client: Client;
   const targets = ['ase', 'age'].flatMap((coin) => ['apmex', 'jmbullion', 'sdbullion'].map((vendor) => ({ coin, vendor })));
@@ -28,7 +33,8 @@ describe('writeSnapshot', () => {
 
   it('holds one row per coin, vendor and window, the pollers merged, no failed rows and no indexes', async () => {
     const outFile = join(dir.path, 'prices-snapshot.db');
-    const result = await writeSnapshot({ client, outFile, days: 2 });
+    const result = await writeSnapshot({ client, outFile, days: 2, ...via(join(dir.path, 'prices.db')) });
+    expect(result.method).toBe(fromFile ? 'sqlite' : 'client');
     const expected = await client.execute(`SELECT COUNT(*) AS groups, SUM(n) AS rows FROM (SELECT COUNT(*) AS n FROM price_snapshots
       WHERE ${SUCCESSFUL} AND window_start >= '2026-11-22' GROUP BY coin_slug, vendor, window_start)`);
     expect(result.rows).toBe(Number(expected.rows[0].groups));
@@ -59,12 +65,12 @@ describe('writeSnapshot', () => {
 
   it('warns over the budget and refuses over the limit, leaving the previous snapshot untouched', async () => {
     const outFile = join(dir.path, 'guarded.db');
-    const warned = await writeSnapshot({ client, outFile, warnBytes: 1024 });
+    const warned = await writeSnapshot({ client, outFile, warnBytes: 1024, ...via(join(dir.path, 'prices.db')) });
     expect(warned.warning).toMatch(/over the 1\.0 KiB budget/);
     expect(existsSync(outFile)).toBe(true);
 
     await writeFile(outFile, 'previous snapshot');
-    const err = await writeSnapshot({ client, outFile, maxBytes: 16 * 1024 }).catch((e) => e);
+    const err = await writeSnapshot({ client, outFile, maxBytes: 16 * 1024, ...via(join(dir.path, 'prices.db')) }).catch((e) => e);
     expect(err).toBeInstanceOf(SnapshotTooLargeError);
     expect(err.message).toMatch(/snapshot refused: [\d.]+ KiB is over the 16\.0 KiB limit/);
     expect(await readFile(outFile, 'utf8')).toBe('previous snapshot');
@@ -80,7 +86,7 @@ describe('writeSnapshot', () => {
         VALUES (?, ?, 'ase', 'apmex', ?, 'http', 80, 0, 1, 'api1', ?, 'ok')`;
       await db.execute({ sql: insert, args: ['2026-11-23T12:03:00Z', '2026-11-23T12:00:00Z', 92.1, 'a'] });
       await db.execute({ sql: insert, args: ['2026-11-23T12:05:00.000Z', '2026-11-23T12:00:00.000Z', 92.4, 'b'] });
-      const result = await writeSnapshot({ client: db, outFile: join(other.path, 'snap.db'), days: 1 });
+      const result = await writeSnapshot({ client: db, outFile: join(other.path, 'snap.db'), days: 1, ...via(join(other.path, 'prices.db')) });
       expect(result.rows).toBe(1);
       const snap = createClient({ url: `file:${join(other.path, 'snap.db')}` });
       expect((await snap.execute('SELECT window_start, price FROM price_windows')).rows).toHaveLength(1);
@@ -93,8 +99,8 @@ describe('writeSnapshot', () => {
 
   it('snapshots one poller when asked', async () => {
     const outFile = join(dir.path, 'api2.db');
-    const all = await writeSnapshot({ client, outFile: join(dir.path, 'all.db'), days: 1 });
-    const one = await writeSnapshot({ client, outFile, days: 1, pollerId: 'api2' });
+    const all = await writeSnapshot({ client, outFile: join(dir.path, 'all.db'), days: 1, ...via(join(dir.path, 'prices.db')) });
+    const one = await writeSnapshot({ client, outFile, days: 1, pollerId: 'api2', ...via(join(dir.path, 'prices.db')) });
     const snap = createClient({ url: `file:${outFile}` });
     expect(Number((await snap.execute('SELECT MAX(samples) AS m FROM prices')).rows[0].m)).toBe(1);
     snap.close();
@@ -108,7 +114,7 @@ describe('writeSnapshot', () => {
     const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' });
     const packed = () => execFileSync('git', ['-C', repo, 'pack-objects', '--revs', '--stdout', '-q'], { input: 'HEAD\n' }).length;
     const commitSnapshot = async () => {
-      await writeSnapshot({ client: history, outFile: join(days.path, 'prices-snapshot.db'), days: 4 });
+      await writeSnapshot({ client: history, outFile: join(days.path, 'prices-snapshot.db'), days: 4, ...via(join(days.path, 'prices.db')) });
       copyFileSync(join(days.path, 'prices-snapshot.db'), join(repo, 'prices.db'));
       git('add', 'prices.db');
       git('commit', '-qm', 'snapshot');
@@ -127,6 +133,54 @@ describe('writeSnapshot', () => {
     } finally {
       history.close();
       await days.remove();
+    }
+  });
+});
+
+describe('writeSnapshot: the two ways in agree', () => {
+  it('holds the same rows, names and meta whether SQLite copies them or they pass through the client', async () => {
+    const dir = await tempDir('snapshot-agree');
+    const path = join(dir.path, 'prices.db');
+    const client = createClient({ url: `file:${path}` });
+    const dump = async (file: string) => {
+      const snap = createClient({ url: `file:${file}` });
+      const rows = (await snap.execute('SELECT * FROM price_windows ORDER BY window_start, coin_slug, vendor')).rows.map((r) => JSON.stringify(r));
+      const meta = (await snap.execute('SELECT key, value FROM meta ORDER BY key')).rows.map((r) => `${r.key}=${r.value}`);
+      const ids = (await snap.execute("SELECT 'c' || id || slug AS k FROM coins UNION ALL SELECT 'v' || id || vendor FROM vendors ORDER BY 1")).rows.map((r) => r.k);
+      snap.close();
+      return { rows, meta, ids };
+    };
+    try {
+      await runMigrations(client);
+      const targets = ['ase', 'maple', 'buffalo'].flatMap((coin) => ['apmex', 'bgasc', 'jmbullion'].map((vendor) => ({ coin, vendor })));
+      await generateHistory(client, { days: 2, targets, pollers: ['api1', 'api2'], now: new Date('2026-11-23T18:00:00Z') });
+      const viaClient = await writeSnapshot({ client, outFile: join(dir.path, 'client.db'), days: 2 });
+      const viaSqlite = await writeSnapshot({ client, outFile: join(dir.path, 'sqlite.db'), days: 2, databaseFile: path });
+      expect([viaClient.method, viaSqlite.method]).toEqual(['client', 'sqlite']);
+      expect(viaSqlite.rows).toBe(viaClient.rows);
+      expect(viaSqlite.rows).toBeGreaterThan(1000);
+      const [a, b] = [await dump(join(dir.path, 'client.db')), await dump(join(dir.path, 'sqlite.db'))];
+      expect(b.rows).toEqual(a.rows);
+      expect(b.meta).toEqual(a.meta);
+      expect(b.ids).toEqual(a.ids);
+    } finally {
+      client.close();
+      await dir.remove();
+    }
+  });
+
+  it('reads through the client when the file cannot be attached', async () => {
+    const dir = await tempDir('snapshot-fallback');
+    const client = createClient({ url: `file:${join(dir.path, 'prices.db')}` });
+    try {
+      await runMigrations(client);
+      await generateHistory(client, { days: 1, targets: [{ coin: 'ase', vendor: 'apmex' }], pollers: ['api1'], now: new Date('2026-11-23T06:00:00Z') });
+      const result = await writeSnapshot({ client, outFile: join(dir.path, 'snap.db'), days: 1, databaseFile: join(dir.path, 'no-such.db') });
+      expect(result.method).toBe('client');
+      expect(result.rows).toBeGreaterThan(0);
+    } finally {
+      client.close();
+      await dir.remove();
     }
   });
 });

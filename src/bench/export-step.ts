@@ -66,13 +66,13 @@ async function run(step: ExportStep): Promise<Record<string, number | string | b
     }
     case 'merge-publish': {
       const client = createClient({ url: `file:${step.db}` });
-      const r = await publishMain({ remoteUrl: step.remote, branches: step.branches, workDir: step.workDir, client, snapshotEveryMs: step.snapshot ? 1 : 0, splitPacks: step.splitPacks });
+      const r = await publishMain({ remoteUrl: step.remote, branches: step.branches, workDir: step.workDir, client, databaseFile: step.db, snapshotEveryMs: step.snapshot ? 1 : 0, splitPacks: step.splitPacks });
       client.close();
       return { ms: took(), committed: r.committed, used: r.used.length, snapshot: r.snapshot };
     }
     case 'snapshot': {
       const client = createClient({ url: `file:${step.db}` });
-      const r = await writeSnapshot({ client, outFile: step.outFile });
+      const r = await writeSnapshot({ client, databaseFile: step.db, outFile: step.outFile });
       client.close();
       return { ms: took(), bytes: r.bytes, rows: r.rows };
     }

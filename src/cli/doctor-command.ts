@@ -7,11 +7,11 @@ import { loadCatalogue } from '../catalogue/load.js';
 import { ConfigError, loadConfig, type Config } from '../config/env.js';
 import { runGit } from '../publish/git-command.js';
 import { remoteAccess } from '../publish/remote-access.js';
-import { describeDatabaseUrl } from '../store/database.js';
+import { databaseFilePath, describeDatabaseUrl } from '../store/database.js';
 import { MIGRATIONS } from '../store/migrations.js';
 import { scrubSecrets } from '../log.js';
 import { checkMemoryPolicy } from '../../queues/connection.js';
-import { databaseFilePath, databaseProblem, describeRedisUrl, printResult, probeRedis, redisHint, redisUrlOf, shortReason, withTimeout } from './operator.js';
+import { databaseProblem, describeRedisUrl, printResult, probeRedis, redisHint, redisUrlOf, shortReason, withTimeout } from './operator.js';
 
 export interface Check {
   name: string;

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
 import { Queue, type Job } from 'bullmq';
 import { Cluster, Redis } from 'ioredis';
 import { clusterNodeOptions, describeSeeds, isClusterUrl, parseRedisTarget } from '../redis/redis-target.js';
 import { loadCatalogue, type Catalogue } from '../catalogue/load.js';
 import type { Config } from '../config/env.js';
-import { describeDatabaseUrl } from '../store/database.js';
+import { databaseFilePath, describeDatabaseUrl } from '../store/database.js';
 import { OperatorError, UsageError } from './errors.js';
 import { discoverQueues } from '../../queues/discover-queues.js';
 import { scrapeQueueName } from '../../queues/names.js';
@@ -201,14 +200,6 @@ export function suggest(word: string, known: string[], what: string): string {
   if (!known.length) return `no ${what} known`;
   const shown = known.slice(0, 12);
   return `known ${what}: ${shown.join(', ')}${known.length > shown.length ? `, ... (${known.length} in all)` : ''}`;
-}
-
-/** A `file:` database's path, or null for a remote one (or `:memory:`). */
-export function databaseFilePath(url: string): string | null {
-  if (!url.startsWith('file:')) return null;
-  let path = url.slice('file:'.length).split('?')[0];
-  if (path.startsWith('//')) path = path.replace(/^\/\/[^/]*/, ''); // file://host/path or file:///path
-  return path && path !== ':memory:' ? resolve(path) : null;
 }
 
 /** The error for a `file:` database that does not exist: commands that read never create one. */

@@ -4,7 +4,8 @@ import { BLOCKED_VENDOR_REASON } from '../scrape/retry-policy.js';
 import { targetKey } from '../catalogue/target.js';
 import { checkDatabase, isRemoteDatabase, probeRemoteDatabase } from '../config/check-database.js';
 import { PriceStore } from '../store/price-store.js';
-import { databaseFilePath, databaseProblem, missingDatabaseMessage, OperatorError } from './operator.js';
+import { databaseProblem, missingDatabaseMessage, OperatorError } from './operator.js';
+import { databaseFilePath } from '../store/database.js';
 
 /**
  * `poller status`: row counts and the targets that fail, from the database. Reads only: a `file:` database that

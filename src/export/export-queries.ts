@@ -188,9 +188,14 @@ export interface SnapshotWindow {
   samples: number;
 }
 
+/** The arguments of EXPORT_SQL.snapshotWindows for `hours` of `date`. */
+export function snapshotWindowArgs(scope: ExportScope, date: string, maxId: number, hours: readonly [number, number] = [0, 24]): Array<string | number> {
+  return [...hourBounds(date, hours), maxId, ...scopeFilter(scope).args];
+}
+
 /** Per coin, vendor and window of one UTC date: the newest successful row, and how many there were. */
 export async function readSnapshotWindows(client: Client, scope: ExportScope, date: string, maxId: number, hours: readonly [number, number] = [0, 24]): Promise<SnapshotWindow[]> {
-  const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: [...hourBounds(date, hours), maxId, ...scopeFilter(scope).args] });
+  const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: snapshotWindowArgs(scope, date, maxId, hours) });
   return res.rows.map((r) => ({
     window: String(r.window_start),
     coin: String(r.coin_slug),

@@ -1,9 +1,9 @@
 import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createClient, type Client, type InStatement } from '@libsql/client';
-import { readMaxId, readNewestWindow, readSnapshotWindows, type ExportScope } from './export-queries.js';
+import { EXPORT_SQL, readMaxId, readNewestWindow, readSnapshotWindows, snapshotWindowArgs, type ExportScope } from './export-queries.js';
 import { isValidSlug, isValidVendorId } from '../contract/names.js';
-import { addDays, timeOf, utcDate } from './rules.js';
+import { addDays, utcDate } from './rules.js';
 
 /**
  * The published SQLite snapshot (`prices.db`): a compact, read-only copy of the last `days` days.
@@ -48,6 +48,11 @@ export interface WriteSnapshotOptions {
   warnBytes?: number;
   /** Above this size the snapshot is refused (GitHub refuses files over 100 MiB). Default 95 MiB. */
   maxBytes?: number;
+  /**
+   * The database's own file, when `client` is a local libSQL file (databaseFilePath of its URL): SQLite then copies
+   * the rows itself and memory stays flat at any catalogue size. Default null: rows are read through `client`.
+   */
+  databaseFile?: string | null;
 }
 
 export interface SnapshotResult {
@@ -59,6 +64,8 @@ export interface SnapshotResult {
   lastWindow: string | null;
   /** Row groups left out because their coin slug or vendor id is not a valid name. */
   skippedInvalidNames: number;
+  /** `sqlite`: copied by SQLite from `databaseFile`; `client`: read through the client. */
+  method: 'sqlite' | 'client';
   ms: number;
 }
 
@@ -88,67 +95,94 @@ const SCHEMA = [
     FROM prices p JOIN coins c ON c.id = p.coin_id JOIN vendors v ON v.id = p.vendor_id JOIN sources s ON s.id = p.source_id`,
 ];
 
+/** One slice of windows, as the GROUP BY of EXPORT_SQL.snapshotWindows gives them, before they get lookup ids. */
+const SLICE_TABLE = `CREATE TEMP TABLE slice (window_start TEXT, coin_slug TEXT, vendor TEXT, at TEXT, cents INTEGER, in_stock INTEGER,
+  confidence REAL, source TEXT, samples INTEGER)`;
+/** Names to ids, in the order they are first met (the same ids day after day keep the file's bytes alike). */
+const LOOKUP_TABLES = ['coin_ids', 'vendor_ids', 'source_ids'].map((t) => `CREATE TEMP TABLE ${t} (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE)`);
+
 /**
- * Rows go in as one JSON argument per statement: one small prepared statement per 1000 rows. (VALUES lists
- * leave a large prepared statement per call whose native memory the garbage collector does not see.)
+ * From a slice to `prices`, all inside SQLite. A window written in two text forms by older software maps to one
+ * key: the later row (in the slice's order) wins, the snapshot never fails on it; an unreadable window is left out.
  */
-// A window written in two text forms by older software maps to one key: the later row wins, the snapshot never fails on it.
-const INSERT_JSON_ROWS = `INSERT OR REPLACE INTO prices SELECT ${Array.from({ length: 8 }, (_, i) => `value ->> ${i}`).join(', ')} FROM json_each(?)`;
+const SLICE_TO_PRICES = [
+  'INSERT OR IGNORE INTO temp.coin_ids (name) SELECT coin_slug FROM temp.slice ORDER BY rowid',
+  'INSERT OR IGNORE INTO temp.vendor_ids (name) SELECT vendor FROM temp.slice ORDER BY rowid',
+  'INSERT OR IGNORE INTO temp.source_ids (name) SELECT source FROM temp.slice ORDER BY rowid',
+  `INSERT OR REPLACE INTO prices
+    SELECT CAST(strftime('%s', s.window_start) AS INTEGER), c.id, v.id, s.cents, s.in_stock, CAST(ROUND(s.confidence) AS INTEGER), so.id, s.samples
+    FROM temp.slice s JOIN temp.coin_ids c ON c.name = s.coin_slug JOIN temp.vendor_ids v ON v.name = s.vendor JOIN temp.source_ids so ON so.name = s.source
+    WHERE strftime('%s', s.window_start) IS NOT NULL ORDER BY s.rowid`,
+  'DELETE FROM temp.slice',
+];
+
+/** Rows read through the client go into the slice as one JSON argument per 1000 rows (one small prepared statement each). */
+const INSERT_JSON_SLICE = `INSERT INTO temp.slice SELECT ${Array.from({ length: 9 }, (_, i) => `value ->> ${i}`).join(', ')} FROM json_each(?)`;
 const ROWS_PER_STATEMENT = 1000;
 /** Hours of windows read at once (24 / SLICE_HOURS reads a day). */
 const SLICE_HOURS = 4;
 
-/** Writes the compact snapshot (see the comment at the top of this file). Throws SnapshotTooLargeError over `maxBytes`. */
+/** Fills `temp.slice` with the windows of `hours` of `date`; the connection `snap` is the snapshot's. */
+type FillSlice = (date: string, hours: readonly [number, number]) => Promise<void>;
+
+/**
+ * Writes the compact snapshot (see the comment at the top of this file). Throws SnapshotTooLargeError over `maxBytes`.
+ * With `databaseFile`, SQLite copies the rows from the database file itself (no row passes through JavaScript);
+ * otherwise they are read through `client`, a few hours at a time.
+ */
 export async function writeSnapshot(options: WriteSnapshotOptions): Promise<SnapshotResult> {
   const started = performance.now();
-  const { client, outFile, days = 30, pollerId = null, warnBytes = 45 * MiB, maxBytes = 95 * MiB } = options;
+  const { client, outFile, days = 30, pollerId = null, warnBytes = 45 * MiB, maxBytes = 95 * MiB, databaseFile = null } = options;
   const { maxId } = await readMaxId(client);
   // A folder of our own: the database (and any file SQLite makes beside it) cannot meet a link we did not make.
   const folder = await mkdtemp(join(dirname(outFile), `.${basename(outFile)}.new-`));
   const tmp = join(folder, 'snapshot.db');
-  // One connection: the pragmas below are per connection.
+  // One connection: the pragmas, the temporary tables and the attached database are per connection.
   const snap = createClient({ url: `file:${tmp}`, concurrency: 1 });
   let rows = 0;
   let skippedInvalidNames = 0;
   let firstWindow: string | null = null;
   let lastWindow: string | null = null;
+  let method: SnapshotResult['method'] = 'client';
   try {
     // A temporary file renamed only when complete needs no journal.
     await snap.execute('PRAGMA journal_mode = OFF');
     await snap.execute('PRAGMA synchronous = OFF');
-    await snap.batch(SCHEMA, 'write');
-    const ids = { coins: new Map<string, number>(), vendors: new Map<string, number>(), sources: new Map<string, number>() };
+    await snap.batch([...SCHEMA, SLICE_TABLE, ...LOOKUP_TABLES], 'write');
+    // A file SQLite cannot attach (a read-only folder under a WAL database, say) is read through the client instead.
+    const fromFile = databaseFile ? await sliceFromFile(snap, databaseFile, pollerId, maxId).catch(() => null) : null;
+    method = fromFile ? 'sqlite' : 'client';
+    const fill = fromFile ?? sliceThroughClient(snap, client, pollerId, maxId);
     const newest = maxId > 0 ? await newestDate(client, pollerId, maxId) : null;
-    // Read and written a few hours at a time: memory follows the catalogue's size, not a whole day's windows.
+    // A few hours at a time: memory follows the catalogue's size, not a whole day's windows.
     const slices = Array.from({ length: 24 / SLICE_HOURS }, (_, i) => [i * SLICE_HOURS, (i + 1) * SLICE_HOURS] as const);
     for (let date = newest ? addDays(newest, -(days - 1)) : ''; newest && date <= newest; date = addDays(date, 1)) {
       for (const hours of slices) {
-        const windows = await readSnapshotWindows(client, pollerId, date, maxId, hours);
-        if (!windows.length) continue;
-        const statements: InStatement[] = [];
-        const values: Array<Array<number | null>> = [];
-        for (const w of windows) {
-          if (!isValidSlug(w.coin) || !isValidVendorId(w.vendor)) {
-            skippedInvalidNames++;
-            continue;
-          }
-          values.push([timeOf(w.window) / 1000, idOf(ids.coins, w.coin), idOf(ids.vendors, w.vendor), w.priceCents, w.inStock ? 1 : 0, w.confidence, idOf(ids.sources, w.source), w.samples]);
-          if (firstWindow === null || w.window < firstWindow) firstWindow = w.window;
-          if (lastWindow === null || w.window > lastWindow) lastWindow = w.window;
-        }
-        if (!values.length) continue;
-        for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
-          statements.push({ sql: INSERT_JSON_ROWS, args: [JSON.stringify(values.slice(i, i + ROWS_PER_STATEMENT))] });
-        }
-        await snap.batch(statements, 'write');
+        await fill(date, hours);
+        await snap.batch(SLICE_TO_PRICES, 'write');
       }
     }
-    rows = Number((await snap.execute('SELECT COUNT(*) AS n FROM prices')).rows[0].n);
+    if (fromFile) await snap.execute('DETACH DATABASE src');
+    const names = {
+      coins: await validNames(snap, 'coin_ids', isValidSlug),
+      vendors: await validNames(snap, 'vendor_ids', isValidVendorId),
+      sources: await validNames(snap, 'source_ids', () => true),
+    };
+    // Rows whose coin slug or vendor id breaks the shared name rules are counted and left out.
+    const invalid = `coin_id IN (SELECT value FROM json_each(?)) OR vendor_id IN (SELECT value FROM json_each(?))`;
+    const invalidArgs = [JSON.stringify(names.coins.invalid), JSON.stringify(names.vendors.invalid)];
+    skippedInvalidNames = Number((await snap.execute({ sql: `SELECT COUNT(*) AS n FROM prices WHERE ${invalid}`, args: invalidArgs })).rows[0].n);
+    if (skippedInvalidNames) await snap.execute({ sql: `DELETE FROM prices WHERE ${invalid}`, args: invalidArgs });
+    const span = (await snap.execute(`SELECT COUNT(*) AS n, strftime('%Y-%m-%dT%H:%M:00Z', MIN(window), 'unixepoch') AS first,
+      strftime('%Y-%m-%dT%H:%M:00Z', MAX(window), 'unixepoch') AS last FROM prices`)).rows[0];
+    rows = Number(span.n);
+    firstWindow = span.first === null ? null : String(span.first);
+    lastWindow = span.last === null ? null : String(span.last);
     await snap.batch(
       [
-        ...lookupInserts('coins', 'slug', ids.coins),
-        ...lookupInserts('vendors', 'vendor', ids.vendors),
-        ...lookupInserts('sources', 'source', ids.sources),
+        ...lookupInserts('coins', 'slug', names.coins.valid),
+        ...lookupInserts('vendors', 'vendor', names.vendors.valid),
+        ...lookupInserts('sources', 'source', names.sources.valid),
         ...Object.entries({
           about: 'StakTrakr prices: one row per coin, vendor and 15-minute window, pollers merged (newest successful row wins). Open with `sqlite3 prices.db`; query the price_windows view.',
           scope: pollerId ?? 'all pollers',
@@ -173,10 +207,45 @@ export async function writeSnapshot(options: WriteSnapshotOptions): Promise<Snap
     // rename replaces whatever is at outFile (a link included) without following it.
     await rename(tmp, outFile);
     const warning = bytes > warnBytes ? `snapshot is ${formatBytes(bytes)}, over the ${formatBytes(warnBytes)} budget` : null;
-    return { rows, bytes, warning, firstWindow, lastWindow, skippedInvalidNames, ms: Math.round(performance.now() - started) };
+    return { rows, bytes, warning, firstWindow, lastWindow, skippedInvalidNames, method, ms: Math.round(performance.now() - started) };
   } finally {
     await rm(folder, { recursive: true, force: true });
   }
+}
+
+/** The slice filled by SQLite from the database file, attached read-only: no row passes through JavaScript. */
+async function sliceFromFile(snap: Client, databaseFile: string, scope: ExportScope, maxId: number): Promise<FillSlice> {
+  // A URI, so that `mode=ro` holds; characters that mean something in a URI are escaped.
+  const uri = `file:${databaseFile.replace(/[%?#]/g, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`)}?mode=ro`;
+  await snap.execute({ sql: 'ATTACH DATABASE ? AS src', args: [uri] });
+  const sql = `INSERT INTO temp.slice ${EXPORT_SQL.snapshotWindows(scope).replace('FROM price_snapshots', 'FROM src.price_snapshots')}`;
+  return async (date, hours) => {
+    await snap.execute({ sql, args: snapshotWindowArgs(scope, date, maxId, hours) });
+  };
+}
+
+/** The slice filled with rows read through the client (a remote database: Turso, sqld). */
+function sliceThroughClient(snap: Client, client: Client, scope: ExportScope, maxId: number): FillSlice {
+  return async (date, hours) => {
+    const windows = await readSnapshotWindows(client, scope, date, maxId, hours);
+    const values = windows.map((w) => [w.window, w.coin, w.vendor, null, w.priceCents, w.inStock ? 1 : 0, w.confidence, w.source, w.samples]);
+    const statements: InStatement[] = [];
+    for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
+      statements.push({ sql: INSERT_JSON_SLICE, args: [JSON.stringify(values.slice(i, i + ROWS_PER_STATEMENT))] });
+    }
+    if (statements.length) await snap.batch(statements, 'write');
+  };
+}
+
+/** A lookup table's names split by the rule: valid ones keep their ids, invalid ones are listed by id. */
+async function validNames(snap: Client, table: string, isValid: (name: string) => boolean): Promise<{ valid: Map<string, number>; invalid: number[] }> {
+  const valid = new Map<string, number>();
+  const invalid: number[] = [];
+  for (const r of (await snap.execute(`SELECT id, name FROM temp.${table} ORDER BY id`)).rows) {
+    if (isValid(String(r.name))) valid.set(String(r.name), Number(r.id));
+    else invalid.push(Number(r.id));
+  }
+  return { valid, invalid };
 }
 
 async function newestDate(client: Client, scope: ExportScope, maxId: number): Promise<string | null> {
@@ -187,12 +256,6 @@ async function newestDate(client: Client, scope: ExportScope, maxId: number): Pr
 /** `12.3 MiB` or `64.0 KiB`. */
 function formatBytes(bytes: number): string {
   return bytes >= MiB ? `${(bytes / MiB).toFixed(1)} MiB` : `${(bytes / 1024).toFixed(1)} KiB`;
-}
-
-function idOf(ids: Map<string, number>, name: string): number {
-  let id = ids.get(name);
-  if (id === undefined) ids.set(name, (id = ids.size + 1));
-  return id;
 }
 
 function lookupInserts(table: string, column: string, ids: Map<string, number>): InStatement[] {

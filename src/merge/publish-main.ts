@@ -19,6 +19,8 @@ export interface PublishMainOptions {
   workDir: string;
   /** For the snapshot; without a client main keeps the snapshot it has. */
   client?: Client;
+  /** The database's file when `client` is a local libSQL file: SQLite builds the snapshot from it (writeSnapshot). Default null. */
+  databaseFile?: string | null;
   /** Days in the snapshot. Default 30. */
   snapshotDays?: number;
   /** Build the pushed pack by path groups, each file a delta of its own previous version (PUBLISH_SPLIT_PACKS). Default false. */
@@ -102,7 +104,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
     if (options.client && everyMs > 0 && (!previous || (await snapshotDue(stateFile, everyMs, at)))) {
       const tmp = await mkdtemp(join(options.workDir, 'snapshot-'));
       try {
-        const result = await writeSnapshot({ client: options.client, outFile: join(tmp, 'prices.db'), days: options.snapshotDays });
+        const result = await writeSnapshot({ client: options.client, databaseFile: options.databaseFile, outFile: join(tmp, 'prices.db'), days: options.snapshotDays });
         if (result.warning) options.logger?.warn({ bytes: result.bytes }, result.warning);
         if (result.skippedInvalidNames) options.logger?.warn({ skipped: result.skippedInvalidNames }, 'snapshot left out rows whose coin slug or vendor id is not a valid name');
         files.set(SNAPSHOT_PATH, await readFile(join(tmp, 'prices.db')));

@@ -5,6 +5,7 @@ import type { Redis } from 'ioredis';
 import { loadCatalogue, type Catalogue } from '../catalogue/load.js';
 import { checkShrink } from '../catalogue/shrink-guard.js';
 import { checkStoreAtStart, isRemoteDatabase, openDatabaseLazily, probeRemoteDatabase } from '../config/check-database.js';
+import { databaseFilePath } from '../store/database.js';
 import { checkFolders } from '../config/check-folders.js';
 import { checkApiHost } from '../config/check-host.js';
 import { watchCatalogue } from '../catalogue/watch.js';
@@ -248,6 +249,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
               branches: config.publishBranches,
               workDir: join(config.publishDir, `merge-${config.pollerId}`),
               client: reader,
+              databaseFile: databaseFilePath(config.databaseUrl),
               snapshotDays: config.snapshotDays,
               snapshotEveryMs: config.snapshotEveryMs,
               splitPacks: config.publishSplitPacks,

@@ -1,4 +1,4 @@
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { createClient, type Client } from '@libsql/client';
 import { makeFolderSync } from '../config/check-folders.js';
 
@@ -46,4 +46,12 @@ export function describeDatabaseUrl(url: string): string {
   } catch {
     return '(unparseable database URL)';
   }
+}
+
+/** A `file:` database's absolute path, or null for a remote one (or `:memory:`). */
+export function databaseFilePath(url: string): string | null {
+  if (!url.startsWith('file:')) return null;
+  let path = url.slice('file:'.length).split('?')[0];
+  if (path.startsWith('//')) path = path.replace(/^\/\/[^/]*/, ''); // file://host/path or file:///path
+  return path && path !== ':memory:' ? resolve(path) : null;
 }
