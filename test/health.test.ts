@@ -23,7 +23,7 @@ import { waitUntil } from './support/wait.js';
 
 const NOW = Date.parse('2026-12-07T12:00:00Z');
 const backlog = (alive: boolean | null, rows = 3): RecoveryBacklog =>
-  ({ dir: '/x', markers: [{ position: { file: 'prices-2026-12-07.jsonl', offset: 0 }, host: 'h', pid: 1, since: '2026-12-07T11:58:00.000Z', alive }], rows, bytes: 300, approximate: false, since: '2026-12-07T11:58:00.000Z' }) as unknown as RecoveryBacklog;
+  ({ dir: '/x', markers: [{ position: { file: 'prices-2026-12-07.jsonl', offset: 0 }, host: 'h', pid: 1, since: '2026-12-07T11:58:00.000Z', alive, error: 'SQLITE_READONLY: attempt to write a readonly database' }], rows, bytes: 300, approximate: false, since: '2026-12-07T11:58:00.000Z' }) as unknown as RecoveryBacklog;
 
 describe('judgeHealth', () => {
   it('is down when the database does not answer or rows go to the recovery log only, degraded for a stopped backlog or a failed publish', () => {
@@ -31,6 +31,13 @@ describe('judgeHealth', () => {
     expect(judgeHealth({ databaseUp: false, backlog: null, lastPublish: [], now: NOW }).status).toBe('down');
     const logOnly = judgeHealth({ databaseUp: true, backlog: backlog(true), lastPublish: [], now: NOW });
     expect(logOnly).toMatchObject({ status: 'down', writes: { logOnly: true, backlogRows: 3, backlogAgeMs: 120_000 } });
+    // The write that failed is named, with when.
+    expect(logOnly.writes.lastFailedWrite).toEqual({ at: '2026-12-07T11:58:00.000Z', error: 'SQLITE_READONLY: attempt to write a readonly database' });
+    expect(logOnly.problems[0]).toMatch(/refused a write: SQLITE_READONLY: attempt to write a readonly database \(3 rows waiting/);
+    const unreachable = judgeHealth({ databaseUp: false, databaseError: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:8080', backlog: null, lastPublish: [], now: NOW });
+    expect(unreachable.problems[0]).toMatch(/does not answer \(TURSO_DATABASE_URL\): ECONNREFUSED/);
+    expect(unreachable.writes.lastFailedWrite).toEqual({ at: new Date(NOW).toISOString(), error: 'ECONNREFUSED: connect ECONNREFUSED 127.0.0.1:8080' });
+    expect(judgeHealth({ databaseUp: true, backlog: null, lastPublish: [], now: NOW }).writes.lastFailedWrite).toBeNull();
     expect(judgeHealth({ databaseUp: true, backlog: backlog(false), lastPublish: [], now: NOW })).toMatchObject({ status: 'degraded', writes: { logOnly: false } });
     const failed = judgeHealth({ databaseUp: true, backlog: null, lastPublish: [{ kind: 'export', poller: 'api1', at: NOW, ms: 10, ok: false, committed: false, sha: null, error: 'remote missing' }], now: NOW });
     expect(failed).toMatchObject({ status: 'degraded', publish: { failing: [{ kind: 'export', poller: 'api1', error: 'remote missing' }] } });
@@ -84,14 +91,15 @@ describe('/healthz on a running poller', () => {
       const down = await health();
       expect(down.code).toBe(503);
       expect(down.body).toMatchObject({ ok: false, status: 'down', database: 'up', writes: { logOnly: true, backlogRows: 2 } });
-      expect(down.body.problems.join(' ')).toMatch(/rows go to the recovery log only/);
+      expect(down.body.problems.join(' ')).toMatch(/rows go to the recovery log only, the database refused a write: .*attempt to write a readonly database/);
+      expect(down.body.writes.lastFailedWrite.error).toMatch(/attempt to write a readonly database/);
     } finally {
       await admin.execute('DROP TRIGGER refuse_writes');
       admin.close();
     }
     // The sink probes, replays and removes its marker: healthy again, every row in the database.
     await waitUntil('health back to ok', async () => (await health()).code === 200, 20_000);
-    expect((await health()).body).toMatchObject({ status: 'ok', writes: { logOnly: false, backlogRows: 0 } });
+    expect((await health()).body).toMatchObject({ status: 'ok', writes: { logOnly: false, backlogRows: 0, lastFailedWrite: null } });
     const check = createClient({ url: db });
     expect(Number((await check.execute('SELECT COUNT(*) AS n FROM price_snapshots')).rows[0].n)).toBe(2);
     check.close();

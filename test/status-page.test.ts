@@ -397,7 +397,7 @@ describe('the status page of a running system, in Chromium', () => {
     recoveryRows = 5;
     const offset = Buffer.byteLength(lines.slice(0, lines.length - recoveryRows).map((l) => `${l}\n`).join(''));
     await mkdir(join(logDir, 'pending'), { recursive: true });
-    await writeFile(join(logDir, 'pending', 'stopped.json'), JSON.stringify({ file: newest, offset, host: hostname(), pid: spawnSync('true').pid }));
+    await writeFile(join(logDir, 'pending', 'stopped.json'), JSON.stringify({ file: newest, offset, host: hostname(), pid: spawnSync('true').pid, error: 'SQLITE_READONLY: attempt to write a readonly database' }));
 
     // The API role as a poller runs it (it wires the publish log reader itself: src/roles/status-sources.ts).
     api = await startApiRole({ config, store, logger, connection: redis.connection, catalogue: () => catalogue });
@@ -536,6 +536,7 @@ describe('the status page of a running system, in Chromium', () => {
     const recovery = await page.$eval('#recovery', (e) => ({ rows: e.getAttribute('data-rows'), text: (e as HTMLElement).innerText }));
     expect(recovery.rows).toBe(String(recoveryRows));
     expect(recovery.text).toMatch(new RegExp(`${recoveryRows} rows waiting to be replayed since .* ago \\(1 from stopped process: the next start replays them\\)`));
+    expect(recovery.text).toMatch(/last failed write: SQLITE_READONLY: attempt to write a readonly database/);
   });
 
   it('takes a screenshot at 1280x800 (docs/status-page.png with STATUS_PAGE_SCREENSHOT)', async () => {
@@ -672,7 +673,7 @@ describe('the status page of a running system, in Chromium', () => {
     expect(body.main.lastMerge).toMatchObject({ kind: 'merge', ok: true });
     if (body.main.lastMerge.committed) expect(body.main.lastMerge.sha).toBe(git(remote, ['rev-parse', 'main']));
     expect(body.main.newestDataAt).toEqual(expect.any(String));
-    expect(body.recovery).toMatchObject({ rows: recoveryRows, markers: [{ alive: false }] });
+    expect(body.recovery).toMatchObject({ rows: recoveryRows, markers: [{ alive: false, error: 'SQLITE_READONLY: attempt to write a readonly database' }] });
     expect(body.feeds.map((f: any) => f.id)).toEqual(['dealers', 'spot', 'vision', 'published-manifest', 'published-hourly', 'published-15min', 'published-daily-seed', 'published-goldback']);
     expect(JSON.stringify(body)).not.toContain(TOKEN);
 

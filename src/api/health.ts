@@ -17,6 +17,8 @@ export interface HealthInput {
   databaseUp: boolean;
   /** It answered and refused the token (HTTP 401/403): said as such, not as an outage. */
   tokenRefused?: boolean;
+  /** Why the write probe failed (one line, no secret), when it did. */
+  databaseError?: string | null;
   /** The recovery log's pending markers, or null when it could not be read. */
   backlog: RecoveryBacklog | null;
   /** The last export per poller and merge per merger. */
@@ -29,7 +31,14 @@ export interface Health {
   /** Why it is not `ok`, one line each. */
   problems: string[];
   database: 'up' | 'unreachable';
-  writes: { logOnly: boolean; backlogRows: number; backlogSince: string | null; backlogAgeMs: number | null };
+  writes: {
+    logOnly: boolean;
+    backlogRows: number;
+    backlogSince: string | null;
+    backlogAgeMs: number | null;
+    /** The newest write that failed: this probe's, or the one that sent a process to log-only mode. */
+    lastFailedWrite: { at: string; error: string } | null;
+  };
   publish: { failing: Array<{ kind: string; poller: string; at: string; error: string | null }> };
 }
 
@@ -40,12 +49,20 @@ export function judgeHealth(input: HealthInput): Health {
     problems.push(why);
     if (to === 'down' || status === 'ok') status = to;
   };
-  if (!input.databaseUp) worsen('down', input.tokenRefused ? REFUSED_TOKEN_HINT : 'the database does not answer (TURSO_DATABASE_URL)');
+  const probeError = input.databaseError ? `: ${input.databaseError}` : '';
+  if (!input.databaseUp) worsen('down', input.tokenRefused ? REFUSED_TOKEN_HINT : `the database refuses writes or does not answer (TURSO_DATABASE_URL)${probeError}`);
   const markers = input.backlog?.markers ?? [];
+  const newestMarker = markers.filter((m) => m.error).sort((a, b) => b.since.localeCompare(a.since))[0];
+  const lastFailedWrite = !input.databaseUp
+    ? { at: new Date(input.now).toISOString(), error: input.tokenRefused ? REFUSED_TOKEN_HINT : input.databaseError ?? 'no answer' }
+    : newestMarker
+      ? { at: newestMarker.since, error: newestMarker.error! }
+      : null;
   const logOnly = markers.some((m) => m.alive === true);
   const since = input.backlog?.since ?? null;
   const ageMs = since ? Math.max(0, input.now - Date.parse(since)) : null;
-  if (logOnly) worsen('down', `rows go to the recovery log only: the database refuses writes (${input.backlog!.rows} rows waiting since ${since})`);
+  const why = newestMarker ? `: ${newestMarker.error}` : '';
+  if (logOnly) worsen('down', `rows go to the recovery log only, the database refused a write${why} (${input.backlog!.rows} rows waiting since ${since})`);
   else if (markers.length) worsen('degraded', `${input.backlog!.rows} rows of a stopped process wait in the recovery log since ${since}; the next start replays them`);
   const failing = input.lastPublish.filter((r) => !r.ok);
   for (const r of failing) worsen('degraded', `the last ${r.kind} of ${r.poller} failed: ${r.error ?? 'no reason given'}`);
@@ -53,7 +70,7 @@ export function judgeHealth(input: HealthInput): Health {
     status,
     problems,
     database: input.databaseUp ? 'up' : 'unreachable',
-    writes: { logOnly, backlogRows: input.backlog?.rows ?? 0, backlogSince: since, backlogAgeMs: ageMs },
+    writes: { logOnly, backlogRows: input.backlog?.rows ?? 0, backlogSince: since, backlogAgeMs: ageMs, lastFailedWrite },
     publish: { failing: failing.map((r) => ({ kind: r.kind, poller: r.poller, at: new Date(r.at).toISOString(), error: r.error ?? null })) },
   };
 }

@@ -210,7 +210,8 @@ function renderRecovery(data: StatusData): string {
     const who = [alive ? `${alive} running process${alive > 1 ? 'es' : ''} wait${alive > 1 ? '' : 's'} for the database` : '', gone ? `${gone} from stopped process${gone > 1 ? 'es' : ''}: the next start replays them` : '']
       .filter(Boolean)
       .join('; ');
-    body = `${badge('stale', 'backlog')} <b class="rows">${b.approximate ? '~' : ''}${b.rows}</b> row${b.rows === 1 ? '' : 's'} waiting to be replayed since <span title="${esc(utc(b.since))}">${esc(longAge(Date.parse(data.generatedAt) - Date.parse(b.since ?? data.generatedAt)))} ago</span>${who ? ` (${esc(who)})` : ''}`;
+    const failed = b.markers.filter((m) => m.error).sort((x, y) => y.since.localeCompare(x.since))[0];
+    body = `${badge('stale', 'backlog')} <b class="rows">${b.approximate ? '~' : ''}${b.rows}</b> row${b.rows === 1 ? '' : 's'} waiting to be replayed since <span title="${esc(utc(b.since))}">${esc(longAge(Date.parse(data.generatedAt) - Date.parse(b.since ?? data.generatedAt)))} ago</span>${who ? ` (${esc(who)})` : ''}${failed ? `<br>last failed write: <span class="err">${esc(failed.error)}</span>` : ''}`;
   }
   return `<section class="panel" id="recovery" data-rows="${'markers' in r ? r.rows : 0}" data-markers="${'markers' in r ? r.markers.length : 0}"><h2>Recovery log</h2><p>${body}</p><p class="muted small">${esc(b.dir)}: ${b.logFiles} file${b.logFiles === 1 ? '' : 's'}, ${esc(Math.round(b.logBytes / 1024))} KiB</p></section>`;
 }

@@ -23,7 +23,7 @@ export type ExportStep =
   | { step: 'publish'; db: string; catalogue: string; pollerId: string; remote: string; workDir: string; splitPacks?: boolean }
   | { step: 'merge-trees'; treeDirs: string[] }
   | { step: 'merge-publish'; db: string; remote: string; branches: string[]; workDir: string; snapshot?: boolean; splitPacks?: boolean }
-  | { step: 'snapshot'; db: string; outFile: string };
+  | { step: 'snapshot'; db: string; outFile: string; throughClient?: boolean };
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -72,9 +72,9 @@ async function run(step: ExportStep): Promise<Record<string, number | string | b
     }
     case 'snapshot': {
       const client = createClient({ url: `file:${step.db}` });
-      const r = await writeSnapshot({ client, databaseFile: step.db, outFile: step.outFile });
+      const r = await writeSnapshot({ client, databaseFile: step.throughClient ? null : step.db, outFile: step.outFile });
       client.close();
-      return { ms: took(), bytes: r.bytes, rows: r.rows };
+      return { ms: took(), bytes: r.bytes, rows: r.rows, method: r.method };
     }
   }
 }

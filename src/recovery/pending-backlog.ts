@@ -11,6 +11,8 @@ export interface PendingMarker {
   pid: number | null;
   /** When the marker was written (the process went log-only then). */
   since: string;
+  /** Why the process went log-only (a write's error, secrets removed); null for markers of older versions. */
+  error: string | null;
   /** This host's process still runs (it replays by itself when the database answers); false: the next start replays; null: another host's or unreadable. */
   alive: boolean | null;
 }
@@ -74,7 +76,7 @@ async function readMarkers(markerDir: string): Promise<PendingMarker[]> {
     const since = await stat(path).then((s) => s.mtime.toISOString(), () => null);
     if (!since) continue; // removed meanwhile: replayed
     try {
-      const m = JSON.parse(await readFile(path, 'utf8')) as { file?: unknown; offset?: unknown; host?: unknown; pid?: unknown };
+      const m = JSON.parse(await readFile(path, 'utf8')) as { file?: unknown; offset?: unknown; host?: unknown; pid?: unknown; error?: unknown };
       const host = typeof m.host === 'string' ? m.host : null;
       const pid = typeof m.pid === 'number' ? m.pid : null;
       out.push({
@@ -82,11 +84,12 @@ async function readMarkers(markerDir: string): Promise<PendingMarker[]> {
         host,
         pid,
         since,
+        error: typeof m.error === 'string' ? m.error : null,
         alive: host === hostname() && pid !== null ? isProcessAlive(pid) : null,
       });
     } catch {
       // RowSink replays everything for an unreadable marker; so does this count.
-      out.push({ position: { file: '', offset: 0 }, host: null, pid: null, since, alive: null });
+      out.push({ position: { file: '', offset: 0 }, host: null, pid: null, since, error: null, alive: null });
     }
   }
   return out;

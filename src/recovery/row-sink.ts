@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { isRefusedToken, REFUSED_TOKEN_HINT } from '../store/refused-token.js';
+import { describeWriteError } from '../store/write-error.js';
 import { isProcessAlive } from './process-alive.js';
 import { mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { checkedDir, writeFileReplacing } from '../files/no-follow.js';
@@ -34,6 +35,8 @@ export type SinkResult = 'stored' | 'logged';
 interface Marker extends LogPosition {
   host: string;
   pid: number;
+  /** Why the database took no more rows (secrets removed), for /healthz and the status page. */
+  error: string | null;
 }
 
 /**
@@ -81,7 +84,7 @@ export class RowSink {
     const orphans = await this.orphanMarkers();
     if (options.databaseDown) {
       const from = [await this.log.end(), ...orphans.map((o) => o.marker)].sort(comparePositions)[0];
-      await this.enterDegraded(from);
+      await this.enterDegraded(from, 'the database did not answer at start');
       await Promise.all(orphans.map((o) => rm(o.path, { force: true })));
       this.options.logger?.warn(
         { recoveryLogDir: this.log.dir, pendingFrom: orphans.length ? from : undefined },
@@ -99,7 +102,7 @@ export class RowSink {
     } catch (err) {
       // Database still down: adopt the oldest position as our own marker and keep trying.
       this.options.logger?.warn({ err: (err as Error).message }, 'replay failed; will retry');
-      await this.enterDegraded(from);
+      await this.enterDegraded(from, describeWriteError(err));
       await Promise.all(orphans.map((o) => rm(o.path, { force: true })));
     }
   }
@@ -116,18 +119,18 @@ export class RowSink {
       return 'stored';
     } catch (err) {
       this.options.logger?.warn({ err: (err as Error).message, store: this.store.description }, isRefusedToken(err) ? `${REFUSED_TOKEN_HINT}; rows go to the recovery log until it is accepted` : 'database write failed; rows go to the recovery log until it is back');
-      await this.enterDegraded(pos);
+      await this.enterDegraded(pos, describeWriteError(err));
       return 'logged';
     }
   }
 
-  private async enterDegraded(pos: LogPosition): Promise<void> {
+  private async enterDegraded(pos: LogPosition, error: string): Promise<void> {
     if (this.marker && comparePositions(this.marker, pos) <= 0) return;
     this.marker = pos;
     // `pending/` is made (or checked) without following a link; the marker goes to a fresh file renamed into place.
     await mkdir(this.log.dir, { recursive: true });
     await checkedDir(this.log.dir, 'pending', { create: true });
-    const body: Marker = { ...pos, host: hostname(), pid: process.pid };
+    const body: Marker = { ...pos, host: hostname(), pid: process.pid, error };
     await writeFileReplacing(this.markerFile, JSON.stringify(body));
     this.scheduleRecovery();
   }

@@ -21,6 +21,7 @@ import { SPOT_QUEUE_NAME, SYNC_QUEUE_NAME } from '../../queues/feed-jobs.js';
 import { readPublishLog } from '../../queues/publish-log.js';
 import { readPublishMetrics } from '../../queues/publish-metrics.js';
 import { judgeHealth } from '../api/health.js';
+import { describeWriteError } from '../store/write-error.js';
 import { isRefusedToken } from '../store/refused-token.js';
 import { readScrapeMetrics } from '../../queues/scrape-metrics.js';
 import { statusPageSources } from './status-sources.js';
@@ -124,12 +125,14 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
   /** The write path: database, recovery log, publishing (health.ts). */
   const writePathHealth = async () => {
     let tokenRefused = false;
+    let databaseError: string | null = null;
     const [databaseUp, backlog, log] = await Promise.all([
       // The write path: a database that answers reads but refuses writes is down for us.
       store.probeWrite().then(
         () => true,
         (err: unknown) => {
           tokenRefused = isRefusedToken(err);
+          databaseError = describeWriteError(err);
           return false;
         },
       ),
@@ -137,7 +140,7 @@ export async function startApiRole(options: ApiRoleOptions): Promise<ApiRole> {
       readPublishLog(connection, config.redisPrefix).catch(() => null),
     ]);
     const lastPublish = log ? [...Object.values(log.last.export), ...Object.values(log.last.merge)] : [];
-    return judgeHealth({ databaseUp, tokenRefused, backlog, lastPublish, now: Date.now() });
+    return judgeHealth({ databaseUp, tokenRefused, databaseError, backlog, lastPublish, now: Date.now() });
   };
   app.get('/healthz', async (_req, res) => {
     const root = servedRoot();
