@@ -17,6 +17,7 @@ import { loadConfig, type Config } from '../src/config/env.js';
 import { vendorDirectory } from '../src/config/vendors.js';
 import { APP_READY_SELECTOR, rewriteCatalogueForFleet, startFleet, type FleetHandle } from '../src/fleet/index.js';
 import { parsePromptTarget, startFakeGemini, type FakeGeminiAnswer, type FakeGeminiHandle } from '../src/fleet/gemini-server.js';
+import { DEFAULT_PAYMENT_COLUMN, DEFAULT_QUANTITY_ROW } from '../src/vision/vision-prompt.js';
 import { createLogger } from '../src/log.js';
 import { startPoller, type Poller } from '../src/roles/poller.js';
 import { PriceStore } from '../src/store/price-store.js';
@@ -86,7 +87,10 @@ describe('every page read twice: text (HTTP or Chromium) and vision (fake Gemini
   const vendors = vendorDirectory(
     {
       defaults: { concurrency: 2, rateLimit: null, timeoutMs: 15_000 },
-      vendors: { [SHELL]: { tier: 'auto', waitForSelector: APP_READY_SELECTOR }, [CHALLENGE]: { tier: 'auto' } },
+      vendors: {
+        [SHELL]: { tier: 'auto', waitForSelector: APP_READY_SELECTOR, visionQuantityRow: 'the "1-24" row', visionPaymentColumn: 'the "Wire" column' },
+        [CHALLENGE]: { tier: 'auto' },
+      },
     },
     1,
   );
@@ -271,6 +275,13 @@ describe('every page read twice: text (HTTP or Chromium) and vision (fake Gemini
     expect(done.map((d) => d.state)).toEqual(done.map(() => 'completed'));
     expect(gemini.requests().length - before).toBe(done.length);
     expect(gemini.requests().slice(before).every((r) => r.model === 'gemini-test' && r.mimeType === 'image/jpeg' && r.imageBytes > 1000)).toBe(true);
+    // The vendor's hints from its settings reach the prompt; the others get the defaults.
+    for (const r of gemini.requests().slice(before)) {
+      const own = parsePromptTarget(r.prompt)!.vendor === SHELL;
+      expect(r.prompt).toContain(own ? '- Quantity: read the "1-24" row.' : `- Quantity: read ${DEFAULT_QUANTITY_ROW}.`);
+      expect(r.prompt).toContain(own ? '- Payment: read the "Wire" column.' : `- Payment: read ${DEFAULT_PAYMENT_COLUMN}.`);
+    }
+    expect(gemini.requests().slice(before).some((r) => parsePromptTarget(r.prompt)!.vendor === SHELL)).toBe(true);
     for (const d of done) {
       const truth = fleet.truth(d.vendor, d.coin);
       expect(rows.get(d.key), `${d.coin}@${d.vendor}`).toMatchObject({ price: truth.price, source: 'consensus', confidence: 99 });

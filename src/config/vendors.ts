@@ -40,6 +40,10 @@ const vendorSettingsSchema = z.strictObject({
   settleMs: z.number().int('expected whole milliseconds').min(0, 'expected milliseconds >= 0').max(MAX_SETTLE_MS, `expected at most ${MAX_SETTLE_MS} ms`).nullable().optional(),
   /** Browser tier: resource types this vendor's pages need although they are blocked by default. Default none. */
   allowResources: z.array(z.enum(BROWSER_RESOURCES, { message: `expected one of ${BROWSER_RESOURCES.join(', ')}` })).optional(),
+  /** Vision: which row of the page's quantity/price table to read, in words (e.g. "the 1-19 row"). Default: the 1-unit row. */
+  visionQuantityRow: z.string().trim().min(1).max(200).optional(),
+  /** Vision: which payment column to read when the page shows several (e.g. "Check/Wire"). Default: check/wire when shown. */
+  visionPaymentColumn: z.string().trim().min(1).max(200).optional(),
 });
 
 const vendorsFileSchema = z.strictObject({
@@ -61,6 +65,8 @@ export interface VendorSettings {
   tier: VendorTier;
   /** Settings of the browser tier (used with `browser` and `auto`); null means the browser fetch's default. */
   browser: { waitForSelector: string | null; settleMs: number | null; allowResources: BrowserResource[] };
+  /** What the vision reader is told about this vendor's page; null: the prompt's default. */
+  vision: { quantityRow: string | null; paymentColumn: string | null };
 }
 
 export interface VendorDirectory {
@@ -137,6 +143,7 @@ export function vendorDirectory(
           settleMs: pick('settleMs') ?? null,
           allowResources: [...(pick('allowResources') ?? [])],
         },
+        vision: { quantityRow: pick('visionQuantityRow') ?? null, paymentColumn: pick('visionPaymentColumn') ?? null },
       };
     },
   };

@@ -84,7 +84,14 @@ export function startReaderTiers(options: ReaderTiersOptions): ReaderTiers {
         budget: redisVisionBudget(options.connection, config.redisPrefix, config.pollerId, { perMinute: config.vision.perMinute, perDay: config.vision.perDay }),
       }),
       agreePercent: config.vision.agreePercent,
-      hints: (vendor) => ({ preorderInStock: options.vendors.get(vendor).rules.preorderInStock }),
+      hints: (vendor) => {
+        const own = options.vendors.get(vendor);
+        return {
+          preorderInStock: own.rules.preorderInStock,
+          ...(own.vision.quantityRow ? { quantityRow: own.vision.quantityRow } : {}),
+          ...(own.vision.paymentColumn ? { paymentColumn: own.vision.paymentColumn } : {}),
+        };
+      },
       record: async (read) => {
         schema ??= ensureVisionSchema(options.client).catch((err) => ((schema = null), Promise.reject(err)));
         await schema;

@@ -1,7 +1,8 @@
 /**
  * Fault 4: the publishing remote (git over HTTP with a GITHUB_TOKEN).
- * - The HTTP server gone for 20 s (connections refused) and back on the same address: exports and merges fail and
- *   are retried, /healthz says degraded meanwhile, and the next publish carries everything scraped in the outage.
+ * - The HTTP server gone for 20 s or more (connections refused) and back on the same address, api3 restarted during
+ *   the outage: exports and merges fail and are retried (the restarted poller's too: it neither crashes nor publishes
+ *   anywhere else), /healthz says degraded meanwhile, and the next publish carries everything scraped in the outage.
  * - Someone else force-pushes a foreign commit to api2: api2's next export replaces it, and main never gets the
  *   foreign content.
  */
@@ -44,19 +45,32 @@ describe('fault: the git remote', () => {
 
   const published = (ref: string) => manifestAt(sys, ref)?.generated_at ?? '';
 
-  it('the HTTP server gone 20 s and back: exports fail and are retried, /healthz degraded, the next publish carries everything', async ({ task }) => {
+  it('the HTTP server gone 20 s and back, api3 restarted meanwhile: exports fail and are retried, /healthz degraded, nothing published elsewhere, the next publish carries everything', async ({ task }) => {
     const from = sys.readyAt;
     await waitUntil('main published', () => headOf(sys, 'main') !== null, 60_000);
     const downAt = Date.now();
     await sys.gate.close();
+    const headsAtClose = [...POLLERS, 'main'].map((ref) => headOf(sys, ref));
+    // A poller restarted while the remote is away must neither crash nor publish anywhere else (the system this
+    // replaces created a new repository in its place); it says the remote is unreachable and retries.
+    let restartedAt = 0;
+    const restarted = (async () => {
+      await sys.stopPoller('api3');
+      await sys.startPoller('api3');
+      restartedAt = Date.now();
+    })();
     const seen = new Map<string, string>();
-    while (Date.now() < downAt + 20_000) {
+    while (Date.now() < downAt + 20_000 || !restartedAt) {
       for (const id of POLLERS) {
         const h = await sys.health(id).catch(() => null);
         if (h && h.status !== 'ok') seen.set(id, `${h.status}: ${h.problems.join('; ')}`);
       }
       await sleep(1000);
     }
+    await restarted;
+    // The restarted poller's first export must fail too before the remote comes back.
+    await waitUntil("the restarted api3's first export failing", () => /export\.api3 failed|publish attempt failed; retrying/.test(sys.hosts.api3.proc!.output()), 45_000, 250);
+    expect([...POLLERS, 'main'].map((ref) => headOf(sys, ref)), 'nothing published while the remote was away').toEqual(headsAtClose);
     // The failure records outlive the outage until the next success: one more look as it ends.
     for (const id of POLLERS) {
       const h = await sys.health(id).catch(() => null);
@@ -82,7 +96,7 @@ describe('fault: the git remote', () => {
     );
     const recovery = (recovered - back) / 1000;
     const count = await settleAndCount(sys, { from, to: Date.now() - 5000, pollers: POLLERS });
-    recordResult(task, fromCount('git remote gone 20 s (HTTP server down)', count, recovery, 45, 'pass', `degraded meanwhile: ${[...seen.keys()].join(', ') || 'none'}`));
+    recordResult(task, fromCount(`git remote gone ${Math.round((back - downAt) / 1000)} s (HTTP server down), api3 restarted meanwhile`, count, recovery, 45, 'pass', `degraded meanwhile: ${[...seen.keys()].join(', ') || 'none'}; api3 back up ${Math.round((restartedAt - downAt) / 1000)} s into the outage`));
     // Nothing was published while the remote was away, and the pollers said so.
     expect(mainBefore < newestAll).toBe(true);
     expect([...seen.values()].some((v) => /^degraded: .*(export|merge) of api\d failed/.test(v)), [...seen.values()].join('\n')).toBe(true);

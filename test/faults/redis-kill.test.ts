@@ -70,6 +70,7 @@ describe('fault: a poller\'s Redis killed', () => {
     const before = sys.redisConnection('api2');
     await before.set('faults:marker', '1');
     before.disconnect();
+    const outputFrom = sys.hosts.api2.proc!.output().length;
     await sys.killRedis('api2');
     await until(due + 8000);
     await sys.restartRedis('api2');
@@ -95,7 +96,14 @@ describe('fault: a poller\'s Redis killed', () => {
     await waitUntil('api2 /healthz ok', async () => (await sys.health('api2')).status === 'ok', 30_000);
     // The next two due times of api2 (every target once) must have their rows.
     const count = await settleAndCount(sys, { from, to: due + 30_000 + 1, pollers: POLLERS });
-    recordResult(task, fromCount('Redis SIGKILL, AOF off (restarted empty)', count, recovery, 10));
+    // One clear line when the outage starts and one when it ends (per connection), never ioredis's unhandled errors.
+    const outage = sys.hosts.api2.proc!.output().slice(outputFrom);
+    const outageLines = outage.split('\n').filter((l) => /redis/i.test(l));
+    recordResult(task, fromCount('Redis SIGKILL, AOF off (restarted empty)', count, recovery, 10, 'pass', `${outageLines.length} Redis lines in api2's output over the outage`));
+    expect(outage).not.toMatch(/Unhandled error event/);
+    expect(outage).toMatch(/redis unreachable at /);
+    expect(outage).toMatch(/redis back at .* after \d+ s/);
+    expect(outageLines.length, outageLines.join('\n')).toBeLessThanOrEqual(12);
     expect(count.missing).toEqual([]);
     expect(count.lost).toBe(0);
     expect(count.duplicated).toBe(0);
