@@ -149,7 +149,7 @@ Admin endpoints: GET /_fleet/health, /_fleet/stats, /_fleet/truth?vendor=&coin=;
   },
   demo: {
     summary: 'three pollers against the local fleet and one database, with a live summary',
-    usage: 'poller demo [--once] [--vision] [--workdir DIR] [--pollers N] [--interval-minutes M] [--latency-ms MIN-MAX]',
+    usage: 'poller demo [--once] [--vision] [--workdir DIR] [--pollers N] [--interval-minutes M] [--latency-ms MIN-MAX] [--catalogue PATH]',
     help: `Starts the vendor fleet, the real catalogue pointed at it, and pollers api1..apiN (staggered) writing to
 DIR/prices.db, with recovery logs in DIR/recovery/. Prints a summary every 5 s until Ctrl-C.
   --once                 scrape every target once per poller, wait until all jobs settled, exit 0
