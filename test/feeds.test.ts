@@ -5,6 +5,9 @@
  * app reads it, with the feeds' ages on /healthz. The spot is the MetalPriceAPI simulator, the Goldback rate
  * the local fleet's official rate page.
  */
+import http from 'node:http';
+import net, { type AddressInfo } from 'node:net';
+import { forwardRequest } from './support/forward-proxy.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue } from 'bullmq';
 import { cp, mkdir } from 'node:fs/promises';
@@ -39,10 +42,46 @@ const hourPath = (ms: number) => {
   return `hourly/${d.getUTCFullYear()}/${pad(d.getUTCMonth() + 1)}/${pad(d.getUTCDate())}/${pad(d.getUTCHours())}.json`;
 };
 
+/** A forward proxy (plain requests and CONNECT tunnels) that records the targets that passed through it. */
+async function startRecordingProxy(): Promise<{ url: string; seen: string[]; close(): Promise<void> }> {
+  const seen: string[] = [];
+  const sockets = new Set<net.Socket>();
+  const server = http.createServer((req, res) => {
+    const target = new URL(req.url ?? '');
+    seen.push(target.host);
+    forwardRequest(req, res, { host: target.hostname, port: target.port, path: target.pathname + target.search, headers: { ...req.headers } });
+  });
+  server.on('connect', (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
+    seen.push(req.url ?? '');
+    const [host, port] = (req.url ?? '').split(':');
+    const upstream = net.connect(Number(port), host, () => {
+      client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+      upstream.write(head);
+      upstream.pipe(client);
+      client.pipe(upstream);
+    });
+    for (const s of [client, upstream]) {
+      sockets.add(s);
+      s.on('error', () => undefined);
+      s.on('close', () => sockets.delete(s));
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => {
+      for (const s of sockets) s.destroy();
+      return new Promise((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
 describe('the feeds on a running poller', () => {
   const redis = testRedis('feeds');
   let dir: Awaited<ReturnType<typeof tempDir>>;
   let fleet: FleetHandle;
+  let proxy: Awaited<ReturnType<typeof startRecordingProxy>>;
   let poller: Poller;
   let store: PriceStore;
   let catalogue: Catalogue;
@@ -54,6 +93,7 @@ describe('the feeds on a running poller', () => {
     const pick = (slug: string, vendors: string[]) => ({ ...real.file.coins[slug], providers: real.file.coins[slug].providers.filter((p) => vendors.includes(p.id)) });
     const small: CatalogueFile = { ...real.file, coins: { ase: pick('ase', ['apmex', 'jmbullion']), 'goldback-utah-g1': pick('goldback-utah-g1', ['apmex', 'jmbullion']) } };
     fleet = await startFleet({ catalogue: small });
+    proxy = await startRecordingProxy();
     catalogue = parseCatalogue(JSON.stringify(rewriteCatalogueForFleet(small, fleet.url)), 'feeds');
     const db = `file:${join(dir.path, 'prices.db')}`;
     store = new PriceStore({ url: db });
@@ -101,7 +141,8 @@ describe('the feeds on a running poller', () => {
       redisUrl: redis.url,
       store,
       catalogue,
-      vendors: vendorDirectory({ defaults: { concurrency: 2, rateLimit: null } }, 1),
+      // The Goldback rate page is read with the `goldback` entry's HTTP settings: here through a recording proxy.
+      vendors: vendorDirectory({ defaults: { concurrency: 2, rateLimit: null }, vendors: { goldback: { proxyUrl: proxy.url } } }, 1),
     });
     // Dealer rows now, so that the branch has a manifest (the schedulers' first runs are spread over 15 minutes).
     const ids = await enqueueScrapesNow(catalogue.targets, { connection: redis.connection, prefix: redis.prefix, pollerId: 'api1', policy: { attempts: 1, backoffMs: 100 }, batchId: 'feeds' });
@@ -111,6 +152,7 @@ describe('the feeds on a running poller', () => {
     await poller?.close();
     await store?.close();
     await fleet?.close();
+    await proxy?.close();
     await redis.cleanup();
     await dir?.remove();
   });
@@ -137,6 +179,9 @@ describe('the feeds on a running poller', () => {
     // The fleet's official page states the truth. The rate read at start may come before the first dealer rows
     // (medium: nothing to compare); the dealers' goldback prices never contradict it (low).
     expect(body.g1_usd).toBe(fleet.goldbackRate());
+    // Read through the proxy of the `goldback` entry of the vendor settings; the dealers' pages were not.
+    expect(proxy.seen.length).toBeGreaterThan(0);
+    expect(new Set(proxy.seen)).toEqual(new Set([new URL(fleet.goldbackRateUrl).host]));
     expect(['high', 'medium']).toContain(body.confidence);
     const etag = goldback.headers.get('etag')!;
     expect((await get('/data/api/goldback-spot.json', { 'If-None-Match': etag })).status).toBe(304);

@@ -1,7 +1,7 @@
 import { open } from 'node:fs/promises';
 import { loadCatalogue } from '../catalogue/load.js';
 import { METALS, type Metal, type ProductIdentity } from '../catalogue/target.js';
-import { loadVendorDirectory } from '../config/vendors.js';
+import { httpFetchOptionsOf, loadVendorDirectory } from '../config/vendors.js';
 import { extractPrice, MAX_HTML_CHARS } from '../scrape/extract/extract.js';
 import type { ExtractResult } from '../scrape/extract/types.js';
 import { fetchPage, isFetchError } from '../scrape/fetch/http-fetch.js';
@@ -36,7 +36,7 @@ export async function extractCommand(args: ExtractArgs): Promise<number> {
     html = await readPageFile(args.file);
   } else {
     try {
-      const page = await fetchPage(args.url!, { proxyUrl: vendor.proxyUrl ?? undefined, timeoutMs: vendor.timeoutMs, maxBytes: vendor.maxBytes, userAgent: vendor.userAgent ?? undefined });
+      const page = await fetchPage(args.url!, httpFetchOptionsOf(vendor));
       ({ body: html, status, url } = page);
     } catch (err) {
       if (isFetchError(err)) throw new UsageError(`could not fetch the page: ${err.kind}: ${err.message}`);

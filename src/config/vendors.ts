@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { z } from 'zod';
 import type { VendorRules } from '../scrape/extract/types.js';
 import { BROWSER_RESOURCES, type BrowserResource } from '../scrape/fetch/browser-options.js';
+import type { HttpFetchOptions } from '../scrape/fetch/http-fetch.js';
 
 /**
  * Which fetch tier reads a vendor's pages.
@@ -72,6 +73,14 @@ export interface VendorSettings {
 export interface VendorDirectory {
   /** Settings of one vendor; a vendor nobody configured gets the defaults. */
   get(vendor: string): VendorSettings;
+}
+
+/** The settings (proxy, user agent, timeout, size cap) of the daily Goldback rate page are this vendor id's in config/vendors.json. */
+export const GOLDBACK_RATE_VENDOR = 'goldback';
+
+/** A vendor's settings as the HTTP tier's options. */
+export function httpFetchOptionsOf(vendor: VendorSettings): HttpFetchOptions {
+  return { proxyUrl: vendor.proxyUrl ?? undefined, userAgent: vendor.userAgent ?? undefined, timeoutMs: vendor.timeoutMs, maxBytes: vendor.maxBytes };
 }
 
 /** Documented built-in defaults: one request at a time, at most one every 2 s per vendor. */

@@ -6,6 +6,7 @@ import type { Catalogue } from '../catalogue/load.js';
 import type { Config, SpotPrices } from '../config/env.js';
 import { startFakeMetalPriceApi, type FakeMetalPriceApiHandle } from '../fleet/metal-price-api.js';
 import { GoldbackScrapeError, hasRateFor, scrapeGoldbackRate } from '../goldback/index.js';
+import type { HttpFetchOptions } from '../scrape/fetch/http-fetch.js';
 import { isBusyError } from '../store/database.js';
 import { redactUrl } from '../secrets.js';
 import { SpotApiError } from '../spot/spot-api-error.js';
@@ -38,6 +39,8 @@ export interface FeedsRoleOptions {
   spot: () => SpotPrices;
   /** Asks for an export of the poller after a feed job wrote something new. */
   afterFeed: (pollerId: string) => Promise<void>;
+  /** HTTP settings of the Goldback rate page (the `goldback` entry of config/vendors.json). Default: fetchPage's. */
+  goldbackFetch?: HttpFetchOptions;
 }
 
 /**
@@ -125,6 +128,7 @@ async function startFeeds(options: FeedsRoleOptions, closers: Array<() => Promis
       const r = await withClient((c) =>
         scrapeGoldbackRate({
           url,
+          fetchOptions: options.goldbackFetch,
           client: c,
           slugs: [...new Set(goldbacks.map((t) => t.coin))],
           notesPerUnit: Object.fromEntries(goldbacks.map((t) => [t.coin, t.weightOz])),

@@ -10,7 +10,7 @@ import { checkFolders } from '../config/check-folders.js';
 import { checkApiHost } from '../config/check-host.js';
 import { watchCatalogue } from '../catalogue/watch.js';
 import type { Config } from '../config/env.js';
-import { loadVendorDirectory, type VendorDirectory } from '../config/vendors.js';
+import { GOLDBACK_RATE_VENDOR, httpFetchOptionsOf, loadVendorDirectory, type VendorDirectory } from '../config/vendors.js';
 import { RecoveryLog } from '../recovery/recovery-log.js';
 import { RowSink } from '../recovery/row-sink.js';
 import { publishPollerBranch } from '../export/publish-branch.js';
@@ -158,6 +158,7 @@ export async function startPoller(options: PollerOptions): Promise<Poller> {
         catalogue: currentCatalogue,
         spot: spotReference.current,
         afterFeed: (pollerId) => requestExport(exportQueue(pollerId), pollerId, config.exportMinIntervalMs),
+        goldbackFetch: httpFetchOptionsOf(vendors.get(GOLDBACK_RATE_VENDOR)),
       });
       closers.unshift(async () => feeds?.close());
       const tiers = startReaderTiers({ config, logger, catalogue, vendors, connection, client: feedClient, pool: options.browserPool });
