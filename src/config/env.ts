@@ -71,7 +71,7 @@ const envSchema = z.object({
   SCRAPE_ATTEMPTS: int(1, 20).default(3),
   SCRAPE_BACKOFF_MS: int(0, 3_600_000).default(1_000),
   SCRAPE_TIMEOUT_MS: int(1000, 600_000).default(60_000),
-  WORKER_LOCK_MS: int(1000, 600_000).default(30_000),
+  WORKER_LOCK_MS: int(1000, 600_000).default(10_000),
   SHUTDOWN_GRACE_MS: int(0, 600_000).default(25_000),
   CATALOGUE_WATCH_MS: int(0, 3_600_000).default(5_000),
   SCHEDULER_CHECK_SECONDS: int(0, 86_400).default(60),
