@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { addDailyAggregates } from '../src/export/add-daily.js';
 import { buildCoinHistory } from '../src/export/coin-history.js';
 import { buildCoinLatest } from '../src/export/coin-latest.js';
 import { medianCents, summarisePrices, toCents } from '../src/export/cents.js';
@@ -181,5 +182,26 @@ describe('stableStringify', () => {
     expect(JSON.parse(text)).toEqual({ a: { z: [1, { x: null, y: true }], '10': 'x', '9': 0 }, b: 1 });
     expect(stableStringify({ a: [], b: {} })).toBe('{\n  "a": [],\n  "b": {}\n}\n');
     expect(() => stableStringify({ a: Number.NaN })).toThrow(/NaN/);
+  });
+});
+
+describe('addDailyAggregates', () => {
+  const obs = (scrapedAt: string, cents: number, inStock = true): Observation => ({ scrapedAt, window: `${scrapedAt.slice(0, 15)}0:00Z`, priceCents: cents, inStock, confidence: 80, source: 'http' });
+  const agg = (vendor: string, rows: number, inRows: number, inSum: number, outSum: number, last: Observation, lastIn: { scrapedAt: string; priceCents: number } | null): DailyVendorAggregate => ({
+    vendor, rows, inStockRows: inRows, inStockSumCents: inSum, outOfStockSumCents: outSum, last, lastInStock: lastIn,
+  });
+
+  it('adds counts and sums and keeps the newest rows, as one GROUP BY over all the rows would', () => {
+    const before = [agg('apmex', 2, 2, 6000, 0, obs('2026-11-23T10:01:00.000Z', 3000), { scrapedAt: '2026-11-23T10:01:00.000Z', priceCents: 3000 }), agg('sdbullion', 1, 0, 0, 3100, obs('2026-11-23T10:02:00.000Z', 3100, false), null)];
+    const added = [agg('apmex', 1, 0, 0, 2900, obs('2026-11-23T10:16:00.000Z', 2900, false), null), agg('bgasc', 1, 1, 3050, 0, obs('2026-11-23T10:17:00.000Z', 3050), { scrapedAt: '2026-11-23T10:17:00.000Z', priceCents: 3050 })];
+    const sum = addDailyAggregates(before, added);
+    expect(sum.map((v) => v.vendor)).toEqual(['apmex', 'bgasc', 'sdbullion']);
+    // apmex: the newest row is the out-of-stock one added; its newest in-stock row stays the earlier one.
+    expect(sum[0]).toEqual(agg('apmex', 3, 2, 6000, 2900, obs('2026-11-23T10:16:00.000Z', 2900, false), { scrapedAt: '2026-11-23T10:01:00.000Z', priceCents: 3000 }));
+    expect(sum[1]).toBe(added[1]);
+    expect(sum[2]).toBe(before[1]);
+    // An added row older than the known newest (a replayed log) changes the sums, not the newest row.
+    const late = addDailyAggregates(sum, [agg('apmex', 1, 1, 2800, 0, obs('2026-11-23T09:00:00.000Z', 2800), { scrapedAt: '2026-11-23T09:00:00.000Z', priceCents: 2800 })]);
+    expect(late[0]).toMatchObject({ rows: 4, inStockRows: 3, inStockSumCents: 8800, last: sum[0].last, lastInStock: sum[0].lastInStock });
   });
 });

@@ -203,7 +203,11 @@ describe('exportTree on fixed rows', () => {
       expect(await plan(sql(null))).toMatch(dayRange);
       expect(await plan(sql('api1'))).toMatch(pollerDayRange);
     }
-    for (const scope of [null, 'api1']) expect(await plan(EXPORT_SQL.changedWindows(scope))).toMatch(/INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
+    for (const scope of [null, 'api1']) {
+      expect(await plan(EXPORT_SQL.changedWindows(scope))).toMatch(/INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
+      // An incremental export reads a date's added rows through the row-id range, not the whole date.
+      expect(await plan(EXPORT_SQL.dailyAggregates(scope, true))).toMatch(/INTEGER PRIMARY KEY \(rowid>\? AND rowid<\?\)/);
+    }
   });
 });
 

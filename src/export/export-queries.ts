@@ -37,14 +37,15 @@ export const EXPORT_SQL = {
   changedWindows: (scope: ExportScope) =>
     `SELECT DISTINCT window_start AS window FROM price_snapshots NOT INDEXED WHERE id > ? AND id <= ?${scopeFilter(scope).sql}`,
   // Two newest-row picks in one scan: MAX over "scraped_at|..." text (ISO times sort as text).
-  dailyAggregates: (scope: ExportScope) => `SELECT coin_slug, vendor, COUNT(*) AS n,
+  // `added`: only rows with an id above one more argument (sinceId, before maxId), found through the rowid range.
+  dailyAggregates: (scope: ExportScope, added = false) => `SELECT coin_slug, vendor, COUNT(*) AS n,
       SUM(${IN_STOCK}) AS in_n,
       SUM(CASE WHEN ${IN_STOCK} THEN ${CENTS} ELSE 0 END) AS in_sum,
       SUM(CASE WHEN ${IN_STOCK} THEN 0 ELSE ${CENTS} END) AS out_sum,
       MAX(scraped_at || '|' || window_start || '|' || ${CENTS} || '|' || ${IN_STOCK} || '|' || COALESCE(confidence, '') || '|' || source) AS last_row,
       MAX(CASE WHEN ${IN_STOCK} THEN scraped_at || '|' || ${CENTS} END) AS last_in_stock
-    FROM price_snapshots
-    WHERE window_start >= ? AND window_start < ? AND id <= ? AND ${SUCCESSFUL}${scopeFilter(scope).sql}
+    FROM price_snapshots${added ? ' NOT INDEXED' : ''}
+    WHERE window_start >= ? AND window_start < ?${added ? ' AND id > ?' : ''} AND id <= ? AND ${SUCCESSFUL}${scopeFilter(scope).sql}
     GROUP BY coin_slug, vendor`,
   // One max() aggregate: SQLite then takes the bare `price` from the row holding it. `coins`: one more argument, a
   // JSON array of the slugs to read.
@@ -101,8 +102,9 @@ export async function readNewestWindow(client: Client, scope: ExportScope, maxId
 }
 
 /** Per coin and vendor, the successful rows of one UTC date summed, with the newest row and newest in-stock row. */
-export async function readDailyAggregates(client: Client, scope: ExportScope, date: string, maxId: number): Promise<Map<string, DailyVendorAggregate[]>> {
-  const res = await client.execute({ sql: EXPORT_SQL.dailyAggregates(scope), args: [...dayBounds(date), maxId, ...scopeFilter(scope).args] });
+export async function readDailyAggregates(client: Client, scope: ExportScope, date: string, maxId: number, sinceId: number | null = null): Promise<Map<string, DailyVendorAggregate[]>> {
+  const added = sinceId !== null;
+  const res = await client.execute({ sql: EXPORT_SQL.dailyAggregates(scope, added), args: [...dayBounds(date), ...(added ? [sinceId] : []), maxId, ...scopeFilter(scope).args] });
   const byCoin = new Map<string, DailyVendorAggregate[]>();
   for (const r of res.rows) {
     const coin = String(r.coin_slug);
