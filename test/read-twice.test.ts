@@ -126,7 +126,8 @@ describe('every page read twice: text (HTTP or Chromium) and vision (fake Gemini
         return answer(t);
       },
     });
-    pool = new BrowserPool({ executablePath: findChromium(), browsers: 1, pagesPerBrowser: 2 });
+    // A small script heap: the fleet's `crash` page runs its tab out of memory in a moment, not after gigabytes.
+    pool = new BrowserPool({ executablePath: findChromium(), browsers: 1, pagesPerBrowser: 2, extraArgs: ['--js-flags=--max-old-space-size=128'] });
     db = `file:${join(dir.path, 'prices.db')}`;
     store = new PriceStore({ url: db });
     await store.migrate();
@@ -371,6 +372,25 @@ describe('every page read twice: text (HTTP or Chromium) and vision (fake Gemini
       expect(reads.get(d.key)).toEqual([expect.objectContaining({ outcome: 'budget', price: null })]);
       expect(reads.get(d.key)![0]!.reason).toMatch(/GEMINI_MAX_PER_DAY \(1\) spent/);
     }
+  });
+
+  it("retries a job whose tab crashed on the fleet's page (out of memory); the browser stays, the job ends priced", async () => {
+    await usePoller('budget1');
+    const t = targetsOf((x) => x.coin === 'age' && x.vendor === CHALLENGE);
+    fleet.setTarget(CHALLENGE, 'age', { fault: 'crash', faultTimes: 1 });
+    const before = { crashes: pool.stats().crashes, tabCrashes: pool.stats().tabCrashes, pids: pool.stats().pids };
+    const done = await scrape(t, { attempts: 3 });
+    fleet.setTarget(CHALLENGE, 'age', { fault: null });
+    const [d] = done;
+    const truth = fleet.truth(CHALLENGE, 'age');
+    expect(fleet.stats().faultsByVendor[CHALLENGE]?.crash).toBe(1);
+    expect(d).toMatchObject({ state: 'completed', attemptsMade: 2 });
+    expect(d!.result).toMatchObject({ price: truth.price, tier: 'browser' });
+    expect(d!.logs.join('\n')).toMatch(/attempt 1\/3: .*(tab|crash).*will be retried/);
+    expect(pool.stats().tabCrashes).toBe(before.tabCrashes + 1);
+    // Only the tab was replaced: the same browser serves on.
+    expect(pool.stats().crashes).toBe(before.crashes);
+    expect(pool.stats().pids).toEqual(before.pids);
   });
 
   it('retries a job whose browser was killed with SIGKILL mid-page; the pool starts a new browser and the job ends priced', async () => {

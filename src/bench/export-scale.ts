@@ -56,17 +56,33 @@ export interface ExportScaleResult {
    * of `main` (JSON, plus one snapshot a day) and of the whole repository (plus the change in size of the poller
    * branches, which hold their latest export only).
    */
-  growth: { windows: number; mainKbPerWindow: number; mainJsonMbPerDay: number; snapshotMbPerDay: number; snapshotGzMb: number; mainMbPerDay: number; repositoryMbPerDay: number };
+  growth: {
+    windows: number;
+    mainKbPerWindow: number;
+    mainJsonMbPerDay: number;
+    snapshotMbPerDay: number;
+    snapshotGzMb: number;
+    mainMbPerDay: number;
+    repositoryMbPerDay: number;
+    /** `main`'s JSON a day packed as pushed, and afresh with git's default window (packedBytes). */
+    mainJsonMbPerDayOtherPacks: { pushed: number; defaultRepack: number };
+  };
 }
 
 /**
- * Bytes of a pack holding everything reachable from `refs`, its deltas computed afresh with git's default window
- * and depth: what a clone downloads from a server that repacked (as hosts do). Reusing the deltas the pushes
- * brought would measure the pushes' packs instead, and would depend on whether the remote's automatic repack
- * happened to run (6.8 vs 16.3 MB a day for the same code at 10x).
+ * Bytes of a pack holding everything reachable from `refs`: what a clone downloads.
+ * - `repacked` (the growth figures): deltas computed afresh as `git gc --aggressive` does (window 250, depth 50),
+ *   what a host that repacked serves. Deterministic: it does not depend on whether the remote's automatic repack
+ *   happened to run inside the measured windows (6.8 vs 16.3 MB a day for the same code at 10x when it did).
+ * - `pushed`: the deltas as the pushes brought them (a remote that never repacks).
+ * - `default`: afresh with git's default window of 10: at 10x, git before 2.50 sorts objects by a hash of their
+ *   path's last 16 characters, and the many coins whose paths end alike crowd a file's own previous version out of
+ *   so small a window.
  */
-function packedBytes(gitDir: string, refs: string[]): number {
-  const pack = execFileSync('git', [`--git-dir=${gitDir}`, 'pack-objects', '--revs', '--stdout', '--no-reuse-delta', '-q'], { input: `${refs.join('\n')}\n`, maxBuffer: 1 << 30 });
+export type PackMode = 'repacked' | 'pushed' | 'default';
+function packedBytes(gitDir: string, refs: string[], mode: PackMode = 'repacked'): number {
+  const flags = { repacked: ['--no-reuse-delta', '--window=250', '--depth=50'], pushed: [], default: ['--no-reuse-delta'] }[mode];
+  const pack = execFileSync('git', [`--git-dir=${gitDir}`, 'pack-objects', '--revs', '--stdout', '-q', ...flags], { input: `${refs.join('\n')}\n`, maxBuffer: 1 << 30 });
   return pack.length;
 }
 
@@ -118,7 +134,7 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
   say(`  merge of ${pollers.length} branches: ${mergeInMemory.ms} ms in memory, ${mergePublish.ms} ms with fetch and push (peak RSS ${mergePublish.peakRssMb} MB)`);
   // Repository growth at the default cadence: new windows, each exported by every poller and merged.
   const windows = options.growthWindows ?? 6;
-  const before = { main: packedBytes(remote, ['main']), tips: packedBytes(remote, pollers) };
+  const before = { main: packedBytes(remote, ['main']), tips: packedBytes(remote, pollers), pushed: packedBytes(remote, ['main'], 'pushed'), default: packedBytes(remote, ['main'], 'default') };
   const writer = createClient({ url: `file:${db}` });
   for (let w = 0; w < windows; w++) {
     await generate({ days: 0, now: new Date(now.getTime() + (w + 2) * 15 * 60_000), seed: w + 2, db: writer });
@@ -126,6 +142,8 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
     await runExportStep({ step: 'merge-publish', splitPacks: options.splitPacks, db, remote, branches: pollers, workDir: join(options.workdir, 'publish', 'merge') });
   }
   const mainPerWindow = (packedBytes(remote, ['main']) - before.main) / windows;
+  const perDayMb = (mode: PackMode, from: number) => round(((packedBytes(remote, ['main'], mode) - from) / windows) * 96 / 1048576, 2);
+  const mainJsonMbPerDayOtherPacks = { pushed: perDayMb('pushed', before.pushed), defaultRepack: perDayMb('default', before.default) };
   // The poller branches hold their latest export only (POLLER_BRANCH_HISTORY=tip): their size changes, it does not
   // add up day after day, so what they add to a clone is counted once, not per window.
   const tipsChange = Math.max(0, packedBytes(remote, pollers) - before.tips);
@@ -149,8 +167,9 @@ export async function measureExportScale(options: ExportScaleOptions): Promise<E
     snapshotGzMb,
     mainMbPerDay: round(mainJsonMbPerDay + snapshotMbPerDay, 2),
     repositoryMbPerDay: round((mainPerWindow * 96 + tipsChange) / 1048576 + snapshotMbPerDay, 2),
+    mainJsonMbPerDayOtherPacks,
   };
-  say(`  growth of main: ${growth.mainKbPerWindow} KB per window = ${mainJsonMbPerDay} MB a day of JSON + ${snapshotMbPerDay} MB a day of snapshot (packed as a delta of the day before; ${snapshotGzMb} MB whole) = ${growth.mainMbPerDay} MB a day (whole repository with the poller branches: ${growth.repositoryMbPerDay} MB a day)`);
+  say(`  growth of main (repacked as git gc --aggressive does): ${growth.mainKbPerWindow} KB per window = ${mainJsonMbPerDay} MB a day of JSON + ${snapshotMbPerDay} MB a day of snapshot (packed as a delta of the day before; ${snapshotGzMb} MB whole) = ${growth.mainMbPerDay} MB a day (whole repository with the poller branches: ${growth.repositoryMbPerDay} MB a day); the JSON as pushed ${mainJsonMbPerDayOtherPacks.pushed} MB a day, repacked with git's default window ${mainJsonMbPerDayOtherPacks.defaultRepack} MB a day`);
   say(`  snapshot: ${round(Number(snapshot.bytes) / 1048576, 1)} MB in ${snapshot.ms} ms (peak RSS ${snapshot.peakRssMb} MB)`);
   const mainTreeBytes = execFileSync('git', [`--git-dir=${remote}`, 'ls-tree', '-r', '-l', 'main'], { encoding: 'utf8' })
     .split('\n')

@@ -33,6 +33,15 @@ export function sendTruncated(res: ServerResponse, html: string): void {
   res.write(body.subarray(0, Math.floor(body.length * TRUNCATE_SHARE)), () => res.socket?.destroy());
 }
 
+/**
+ * The product page with a script that allocates until its tab runs out of memory: a browser's tab dies (the browser
+ * tier reports `tab_crashed` and the job is retried); plain HTTP never runs the script and reads the page.
+ */
+export function withTabCrash(html: string): string {
+  const script = '<script>const keep = []; for (;;) keep.push(new Array(1e6).fill(Math.random()));</script>';
+  return html.includes('</body>') ? html.replace('</body>', `${script}</body>`) : html + script;
+}
+
 /** Cloudflare firewall block (error 1020), status 403. */
 export function sendAccessDenied(res: ServerResponse, host: string): void {
   const ray = rayId();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** Faults a target or a whole vendor can be given; see faults.ts for what each one sends. */
-export const FAULTS = ['403', '404', '429', '500', 'slow', 'truncated', 'challenge'] as const;
+export const FAULTS = ['403', '404', '429', '500', 'slow', 'truncated', 'challenge', 'crash'] as const;
 export type Fault = (typeof FAULTS)[number];
 
 /**

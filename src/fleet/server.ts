@@ -4,7 +4,7 @@ import type { CatalogueFile } from '../catalogue/schema.js';
 import { handleAdmin, sendJson, type FleetControl } from './admin.js';
 import { APP_SHELL_API_PATH, CLEARANCE_COOKIE, clearanceToken, hasClearance, parseBrowserVendors, type BrowserOnly, type BrowserVendors } from './browser-only.js';
 import { chaosDice, parseChaos, type ChaosFault, type FleetChaos } from './chaos.js';
-import { sendAccessDenied, sendChallenge, sendHtml, sendNotFound, sendServerError, sendTooManyRequests, sendTruncated } from './faults.js';
+import { sendAccessDenied, sendChallenge, sendHtml, sendNotFound, sendServerError, sendTooManyRequests, sendTruncated, withTabCrash } from './faults.js';
 import { GOLDBACK_RATE_PATH, goldbackRateOn, isGoldbackRatePath } from './goldback-rate.js';
 import { hash32, stream } from './hash.js';
 import { truthOf, type Truth } from './market.js';
@@ -170,7 +170,7 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
     if (!(await sleep(latency))) return void res.destroy();
     const style = styleFor(vendorId);
     const notFound = () => sendNotFound(res, vendor, spotTicks(seed, spot, windowIndex(now())));
-    if (fault && fault !== 'slow' && fault !== 'truncated') return sendFault(fault);
+    if (fault && fault !== 'slow' && fault !== 'truncated' && fault !== 'crash') return sendFault(fault);
     if (!fault && random) return sendFault(random);
     if (!target) return notFound();
     if (fault) stats.fault(vendorId, fault, res);
@@ -179,9 +179,10 @@ export async function startFleet(options: FleetOptions): Promise<FleetHandle> {
       ? renderAppShell({ vendorName: target.vendorName, apiUrl: `${APP_SHELL_API_PATH}?${new URLSearchParams({ vendor: target.vendor, coin: target.coin })}` })
       : style.render(productModel(target, settings));
     if (fault === 'truncated') return sendTruncated(res, html);
+    if (fault === 'crash') return sendHtml(res, 200, withTabCrash(html));
     sendHtml(res, 200, html);
 
-    function sendFault(f: Exclude<Fault, 'slow' | 'truncated'> | ChaosFault): Promise<void> | void {
+    function sendFault(f: Exclude<Fault, 'slow' | 'truncated' | 'crash'> | ChaosFault): Promise<void> | void {
       stats.fault(vendorId, f, res);
       const host = vendor?.host ?? url.host;
       const path = url.pathname.slice(vendorId.length + 1) + url.search;
