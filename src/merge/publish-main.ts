@@ -106,6 +106,7 @@ export async function publishMain(options: PublishMainOptions): Promise<PublishM
       try {
         const result = await writeSnapshot({ client: options.client, databaseFile: options.databaseFile, outFile: join(tmp, 'prices.db'), days: options.snapshotDays });
         if (result.warning) options.logger?.warn({ bytes: result.bytes }, result.warning);
+        if (options.databaseFile && result.method === 'client') options.logger?.info({ databaseFile: options.databaseFile }, 'snapshot read through the client: SQLite could not attach the database file');
         if (result.skippedInvalidNames) options.logger?.warn({ skipped: result.skippedInvalidNames }, 'snapshot left out rows whose coin slug or vendor id is not a valid name');
         files.set(SNAPSHOT_PATH, await readFile(join(tmp, 'prices.db')));
         snapshot = 'fresh';
