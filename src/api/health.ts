@@ -1,5 +1,5 @@
 import type { PublishRecord } from '../publish/publish-record.js';
-import type { RecoveryBacklog } from '../recovery/pending-backlog.js';
+import { newestFailedWrite, type RecoveryBacklog } from '../recovery/pending-backlog.js';
 import { REFUSED_TOKEN_HINT } from '../store/refused-token.js';
 
 /**
@@ -52,16 +52,12 @@ export function judgeHealth(input: HealthInput): Health {
   const probeError = input.databaseError ? `: ${input.databaseError}` : '';
   if (!input.databaseUp) worsen('down', input.tokenRefused ? REFUSED_TOKEN_HINT : `the database refuses writes or does not answer (TURSO_DATABASE_URL)${probeError}`);
   const markers = input.backlog?.markers ?? [];
-  const newestMarker = markers.filter((m) => m.error).sort((a, b) => b.since.localeCompare(a.since))[0];
-  const lastFailedWrite = !input.databaseUp
-    ? { at: new Date(input.now).toISOString(), error: input.tokenRefused ? REFUSED_TOKEN_HINT : input.databaseError ?? 'no answer' }
-    : newestMarker
-      ? { at: newestMarker.since, error: newestMarker.error! }
-      : null;
+  const markerFailure = newestFailedWrite(markers);
+  const lastFailedWrite = !input.databaseUp ? { at: new Date(input.now).toISOString(), error: input.tokenRefused ? REFUSED_TOKEN_HINT : input.databaseError ?? 'no answer' } : markerFailure;
   const logOnly = markers.some((m) => m.alive === true);
   const since = input.backlog?.since ?? null;
   const ageMs = since ? Math.max(0, input.now - Date.parse(since)) : null;
-  const why = newestMarker ? `: ${newestMarker.error}` : '';
+  const why = markerFailure ? `: ${markerFailure.error}` : '';
   if (logOnly) worsen('down', `rows go to the recovery log only, the database refused a write${why} (${input.backlog!.rows} rows waiting since ${since})`);
   else if (markers.length) worsen('degraded', `${input.backlog!.rows} rows of a stopped process wait in the recovery log since ${since}; the next start replays them`);
   const failing = input.lastPublish.filter((r) => !r.ok);

@@ -5,6 +5,7 @@
  */
 import { CELL_STATES, type CellState } from './cell-state.js';
 import type { BranchStatus, FeedStatus, GridCell, PollerStatus, RecordStatus, StatusData } from './status-data.js';
+import { newestFailedWrite } from '../recovery/pending-backlog.js';
 
 /** Escapes text for HTML content and quoted attribute values. */
 export function esc(value: unknown): string {
@@ -210,7 +211,7 @@ function renderRecovery(data: StatusData): string {
     const who = [alive ? `${alive} running process${alive > 1 ? 'es' : ''} wait${alive > 1 ? '' : 's'} for the database` : '', gone ? `${gone} from stopped process${gone > 1 ? 'es' : ''}: the next start replays them` : '']
       .filter(Boolean)
       .join('; ');
-    const failed = b.markers.filter((m) => m.error).sort((x, y) => y.since.localeCompare(x.since))[0];
+    const failed = newestFailedWrite(b.markers);
     body = `${badge('stale', 'backlog')} <b class="rows">${b.approximate ? '~' : ''}${b.rows}</b> row${b.rows === 1 ? '' : 's'} waiting to be replayed since <span title="${esc(utc(b.since))}">${esc(longAge(Date.parse(data.generatedAt) - Date.parse(b.since ?? data.generatedAt)))} ago</span>${who ? ` (${esc(who)})` : ''}${failed ? `<br>last failed write: <span class="err">${esc(failed.error)}</span>` : ''}`;
   }
   return `<section class="panel" id="recovery" data-rows="${'markers' in r ? r.rows : 0}" data-markers="${'markers' in r ? r.markers.length : 0}"><h2>Recovery log</h2><p>${body}</p><p class="muted small">${esc(b.dir)}: ${b.logFiles} file${b.logFiles === 1 ? '' : 's'}, ${esc(Math.round(b.logBytes / 1024))} KiB</p></section>`;

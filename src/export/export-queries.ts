@@ -177,35 +177,7 @@ export async function readWindowPrices(client: Client, scope: ExportScope, range
 }
 
 
-/** One row of the snapshot: a coin, vendor and window with the pollers' rows merged. */
-export interface SnapshotWindow {
-  window: string;
-  coin: string;
-  vendor: string;
-  priceCents: number;
-  inStock: boolean;
-  confidence: number | null;
-  source: string;
-  /** Successful rows merged into this one. */
-  samples: number;
-}
-
-/** The arguments of EXPORT_SQL.snapshotWindows for `hours` of `date`. */
+/** The arguments of EXPORT_SQL.snapshotWindows (per coin, vendor and window: the newest successful row, and how many there were) for `hours` of `date`. */
 export function snapshotWindowArgs(scope: ExportScope, date: string, maxId: number, hours: readonly [number, number] = [0, 24]): Array<string | number> {
   return [...hourBounds(date, hours), maxId, ...scopeFilter(scope).args];
-}
-
-/** Per coin, vendor and window of one UTC date: the newest successful row, and how many there were. */
-export async function readSnapshotWindows(client: Client, scope: ExportScope, date: string, maxId: number, hours: readonly [number, number] = [0, 24]): Promise<SnapshotWindow[]> {
-  const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: snapshotWindowArgs(scope, date, maxId, hours) });
-  return res.rows.map((r) => ({
-    window: String(r.window_start),
-    coin: String(r.coin_slug),
-    vendor: String(r.vendor),
-    priceCents: Number(r.cents),
-    inStock: Number(r.in_stock) === 1,
-    confidence: r.confidence === null ? null : Math.round(Number(r.confidence)),
-    source: String(r.source),
-    samples: Number(r.samples),
-  }));
 }

@@ -1,7 +1,7 @@
 import { mkdtemp, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { createClient, type Client, type InStatement } from '@libsql/client';
-import { EXPORT_SQL, readMaxId, readNewestWindow, readSnapshotWindows, snapshotWindowArgs, type ExportScope } from './export-queries.js';
+import { EXPORT_SQL, readMaxId, readNewestWindow, snapshotWindowArgs, type ExportScope } from './export-queries.js';
 import { isValidSlug, isValidVendorId } from '../contract/names.js';
 import { addDays, utcDate } from './rules.js';
 
@@ -95,7 +95,7 @@ const SCHEMA = [
     FROM prices p JOIN coins c ON c.id = p.coin_id JOIN vendors v ON v.id = p.vendor_id JOIN sources s ON s.id = p.source_id`,
 ];
 
-/** One slice of windows, as the GROUP BY of EXPORT_SQL.snapshotWindows gives them, before they get lookup ids. */
+/** One slice of windows, as the GROUP BY of EXPORT_SQL.snapshotWindows gives them (its columns, in its order), before they get lookup ids. */
 const SLICE_TABLE = `CREATE TEMP TABLE slice (window_start TEXT, coin_slug TEXT, vendor TEXT, at TEXT, cents INTEGER, in_stock INTEGER,
   confidence REAL, source TEXT, samples INTEGER)`;
 /** Names to ids, in the order they are first met (the same ids day after day keep the file's bytes alike). */
@@ -227,8 +227,9 @@ async function sliceFromFile(snap: Client, databaseFile: string, scope: ExportSc
 /** The slice filled with rows read through the client (a remote database: Turso, sqld). */
 function sliceThroughClient(snap: Client, client: Client, scope: ExportScope, maxId: number): FillSlice {
   return async (date, hours) => {
-    const windows = await readSnapshotWindows(client, scope, date, maxId, hours);
-    const values = windows.map((w) => [w.window, w.coin, w.vendor, null, w.priceCents, w.inStock ? 1 : 0, w.confidence, w.source, w.samples]);
+    // The query's columns are the slice's, in its order: rows go across as they come.
+    const res = await client.execute({ sql: EXPORT_SQL.snapshotWindows(scope), args: snapshotWindowArgs(scope, date, maxId, hours) });
+    const values = res.rows.map((r) => res.columns.map((c) => r[c]));
     const statements: InStatement[] = [];
     for (let i = 0; i < values.length; i += ROWS_PER_STATEMENT) {
       statements.push({ sql: INSERT_JSON_SLICE, args: [JSON.stringify(values.slice(i, i + ROWS_PER_STATEMENT))] });

@@ -33,6 +33,12 @@ export interface RecoveryBacklog {
   logBytes: number;
 }
 
+/** The newest marker that says why its process went log-only: the last failed write, for /healthz and the status page. */
+export function newestFailedWrite(markers: readonly PendingMarker[]): { at: string; error: string } | null {
+  const newest = markers.filter((m) => m.error).sort((a, b) => b.since.localeCompare(a.since))[0];
+  return newest ? { at: newest.since, error: newest.error! } : null;
+}
+
 /** Lines are counted exactly up to this many bytes of backlog, then extrapolated (a page load stays cheap). */
 const COUNT_LIMIT_BYTES = 64 << 20;
 

@@ -1,5 +1,5 @@
 import type { Target } from '../catalogue/target.js';
-import type { VendorSettings } from '../config/vendors.js';
+import { httpFetchOptionsOf, type VendorSettings } from '../config/vendors.js';
 import { extractPrice } from './extract/extract.js';
 import type { ExtractResult } from './extract/types.js';
 import type { BrowserFetch } from './fetch/browser-options.js';
@@ -167,7 +167,7 @@ async function readWith(tier: FetchTier, url: string, target: Target, deps: Scra
     deps.signal?.throwIfAborted();
     const common = { proxyUrl: deps.vendor.proxyUrl ?? undefined, userAgent: deps.vendor.userAgent ?? undefined, timeoutMs: deps.vendor.timeoutMs };
     if (tier === 'http') {
-      page = await (deps.fetch ?? fetchPage)(url, { ...common, maxBytes: deps.vendor.maxBytes });
+      page = await (deps.fetch ?? fetchPage)(url, httpFetchOptionsOf(deps.vendor));
     } else {
       const b = deps.vendor.browser;
       page = await deps.browser!(url, {
